@@ -1,0 +1,91 @@
+# kmbuild - see README.md. Targets: all (default), check, demo, install, clean, format.
+PKGS      := libkmod libelf libarchive libcurl openssl
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+LIBDIR_KMB ?= $(PREFIX)/lib/kmbuild
+DATADIR   ?= $(PREFIX)/share/kmbuild
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -iquote src \
+	      -DKMB_DATADIR='"$(DATADIR)"' $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS      := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+
+ENGINE_SRC := $(sort $(filter-out src/main.c,$(wildcard src/*.c)))
+CLI_SRC    := src/main.c $(sort $(wildcard src/cli/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+
+B := build
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+# Sanitizer build of the engine for the unit tests (make check runs both).
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SB := build/san
+SAN_ENGINE_OBJ := $(ENGINE_SRC:%.c=$(SB)/%.o)
+SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(SB)/tests/%)
+
+.PHONY: all check demo install clean format deps units units-san man
+
+all: kmbuild kmbuild.8
+
+kmbuild: $(ENGINE_OBJ) $(CLI_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/%.o: %.c $(wildcard src/*.h src/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(SB)/%.o: %.c $(wildcard src/*.h src/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ENGINE_OBJ) $(LIBS) -lcmocka
+
+$(SB)/tests/%: tests/unit/%.c $(SAN_ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_ENGINE_OBJ) $(LIBS) -lcmocka
+
+kmbuild.8: docs/kmbuild.8.in
+	sed -e 's/@VERSION@/$(shell sed -n 's/^#define KMB_VERSION "\(.*\)"/\1/p' src/kmb.h)/' $< > $@
+
+units: $(UNIT_BIN)
+units-san: $(SAN_UNIT_BIN)
+
+deps:
+	scripts/install-deps
+
+# The README's test command: installs what is missing, then runs every test.
+check: deps
+	$(MAKE) all units units-san
+	tests/run
+
+# The README's demo command: installs what is missing, then runs the main job in a sandbox.
+demo:
+	scripts/install-deps --demo
+	$(MAKE) all
+	scripts/demo
+
+install: all
+	install -D -m 0755 kmbuild $(DESTDIR)$(SBINDIR)/kmbuild
+	install -D -m 0644 kmbuild.8 $(DESTDIR)$(MANDIR)/man8/kmbuild.8
+	install -D -m 0644 scripts/kmbuild.bash-completion $(DESTDIR)$(BASHCOMPDIR)/kmbuild
+	install -d $(DESTDIR)$(SYSCONFDIR)/kmbuild
+	test -e $(DESTDIR)$(SYSCONFDIR)/kmbuild/kmbuild.conf || \
+		install -m 0644 docs/kmbuild.conf.example $(DESTDIR)$(SYSCONFDIR)/kmbuild/kmbuild.conf
+	install -d $(DESTDIR)$(DATADIR)/templates
+	cp -R templates/. $(DESTDIR)$(DATADIR)/templates/
+
+format:
+	clang-format -i src/*.c src/*.h src/cli/*.c src/cli/*.h tests/unit/*.c
+
+clean:
+	rm -rf build kmbuild kmbuild.8

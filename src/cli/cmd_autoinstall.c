@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * kmbuild autoinstall [-k K]... [--all-kernels]: build and install the newest version of every
+ * AUTOINSTALL module for the kernels, as one job graph. DKMS's report lines are kept (hooks
+ * and users grep them); a failure never stops unrelated builds.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build.h"
+#include "cli.h"
+#include "install.h"
+#include "json.h"
+#include "registry.h"
+#include "sched.h"
+#include "state.h"
+#include "util.h"
+
+static bool disabled(const struct kmb_ctx *ctx)
+{
+	char *a = kmb_xasprintf("%s/no-autoinstall", ctx->etc_dir);
+	char *b = kmb_xasprintf("%s/no-autoinstall", ctx->dkms_etc);
+	bool off = kmb_exists(a) || kmb_exists(b);
+	free(a);
+	free(b);
+	return off;
+}
+
+static void summary_line(const struct kmb_plan *plan, const struct kmb_kernel *k,
+			 enum kmb_task_state st, const char *what)
+{
+	struct kmb_buf b = {0};
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct kmb_task *t = &plan->t[i];
+		if (t->k != k || t->state != st)
+			continue;
+		if (st == KMB_TASK_FAILED)
+			kmb_buf_printf(&b, " %s(%d)", t->name, t->rc);
+		else
+			kmb_buf_printf(&b, " %s", t->name);
+	}
+	if (b.len)
+		printf("Autoinstall on %s %s for module(s)%s.\n", k->release, what, b.s);
+	kmb_buf_free(&b);
+}
+
+static void print_json(const struct kmb_plan *plan, const struct kmb_kernel_set *ks)
+{
+	static const char *const names[] = {"waiting", "running", "ok", "skipped", "deferred",
+					    "failed"};
+	struct kmb_json j;
+	kmb_json_init(&j, stdout);
+	kmb_json_obj_begin(&j, NULL);
+	kmb_json_arr_begin(&j, "kernels");
+	for (size_t i = 0; i < ks->n; i++)
+		kmb_json_str(&j, NULL, ks->k[i]->release);
+	kmb_json_arr_end(&j);
+	kmb_json_arr_begin(&j, "results");
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct kmb_task *t = &plan->t[i];
+		kmb_json_obj_begin(&j, NULL);
+		kmb_json_str(&j, "module", t->name);
+		kmb_json_str(&j, "version", t->version);
+		kmb_json_str(&j, "kernel", t->k->release);
+		kmb_json_str(&j, "arch", t->k->arch);
+		kmb_json_str(&j, "result", names[t->state]);
+		kmb_json_int(&j, "exit", t->rc);
+		kmb_json_str(&j, "reason", t->reason);
+		kmb_json_int(&j, "ms", t->ms);
+		kmb_json_obj_end(&j);
+	}
+	kmb_json_arr_end(&j);
+	kmb_json_obj_end(&j);
+	kmb_json_finish(&j);
+}
+
+static int run(struct kmb_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
+					     {"kernelver", required_argument, NULL, 'k'},
+					     {"all-kernels", no_argument, NULL, 'A'},
+					     {"force", no_argument, NULL, 'f'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	struct kmb_strv kernels = {0};
+	bool all = false, force = false;
+	int c, rc;
+
+	kmb_cli_reset_getopt();
+	while ((c = getopt_long(argc, argv, "k:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			kmb_strv_push(&kernels, optarg);
+			break;
+		case 'A':
+			all = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			printf("Usage: kmbuild %s\n", kmb_cmd_autoinstall.usage);
+			kmb_strv_free(&kernels);
+			return 0;
+		default:
+			kmb_strv_free(&kernels);
+			return KMB_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		kmb_err("autoinstall takes no module names (kmbuild install NAME does one)");
+		kmb_strv_free(&kernels);
+		return KMB_EXIT_USAGE;
+	}
+	if (disabled(ctx)) {
+		kmb_info(ctx, "autoinstall is disabled (%s/no-autoinstall exists)", ctx->etc_dir);
+		kmb_strv_free(&kernels);
+		return 0;
+	}
+	struct kmb_kernel_set ks = {0};
+	struct kmb_plan plan = {0};
+	char **names = NULL;
+	size_t n_names = 0;
+	int failed = 0;
+
+	if (kmb_lock_take(ctx) < 0) {
+		kmb_err("cannot take the lock in %s", ctx->state_dir);
+		rc = KMB_EXIT_LOCK;
+		goto out;
+	}
+	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, all, &ks)))
+		goto out;
+	kmb_registry_names(ctx, &names, &n_names);
+	for (size_t ki = 0; ki < ks.n; ki++) {
+		struct kmb_kernel *k = ks.k[ki];
+		if (!k->headers_dir) {
+			kmb_err("kernel headers for %s not found: nothing built for it "
+				"(kmbuild headers install %s)", k->release, k->release);
+			failed++;
+			rc = KMB_EXIT_NOHEADERS;
+			continue;
+		}
+		for (size_t i = 0; i < n_names; i++) {
+			char **vers;
+			size_t nv;
+			kmb_registry_versions(ctx, names[i], &vers, &nv);
+			if (nv == 0) {
+				kmb_registry_strv_free(vers, nv);
+				continue;
+			}
+			const char *v = vers[0]; /* the highest version wins, like DKMS */
+			char *iv = kmb_installed_version(ctx, names[i], k->release, k->arch);
+			bool current = iv && strcmp(iv, v) == 0;
+			free(iv);
+			struct kmb_pkg *pkg = NULL;
+			char *reason = NULL;
+			int lr = kmb_pkg_load_registered(ctx, names[i], v, k, &pkg, &reason);
+			if (lr) {
+				/* A broken entry is reported, and the rest goes on. */
+				kmb_err("%s/%s: %s", names[i], v, reason ? reason : "cannot load");
+				failed++;
+			} else if (pkg->autoinstall && (!current || force)) {
+				struct kmb_task *t = kmb_plan_add(&plan, names[i], v, k);
+				t->install = true;
+				t->build = force || !kmb_is_built(ctx, names[i], v, k->release, k->arch);
+				for (size_t d = 0; d < pkg->build_depends.n; d++)
+					kmb_strv_push(&t->deps, pkg->build_depends.v[d]);
+				if (ctx->verbosity >= KMB_NORMAL && !ctx->json && !ctx->tty)
+					printf("Autoinstall of module %s/%s for kernel %s (%s)\n",
+					       names[i], v, k->release, k->arch);
+			}
+			free(reason);
+			kmb_pkg_free(pkg);
+			kmb_registry_strv_free(vers, nv);
+		}
+	}
+	struct kmb_sched_opts so = {.force = force};
+	long long t0 = kmb_now_ms();
+	if (plan.n)
+		failed += kmb_sched_run(ctx, &plan, &so);
+	if (ctx->json) {
+		print_json(&plan, &ks);
+	} else if (ctx->verbosity >= KMB_NORMAL) {
+		for (size_t ki = 0; ki < ks.n; ki++) {
+			summary_line(&plan, ks.k[ki], KMB_TASK_OK, "succeeded");
+			summary_line(&plan, ks.k[ki], KMB_TASK_SKIPPED, "was skipped");
+			summary_line(&plan, ks.k[ki], KMB_TASK_FAILED, "failed");
+		}
+		for (size_t i = 0; i < plan.n; i++)
+			if (plan.t[i].state == KMB_TASK_DEFERRED)
+				printf("%s/%s autoinstall deferred: %s.\n", plan.t[i].name,
+				       plan.t[i].version, plan.t[i].reason);
+		if (plan.n == 0)
+			printf("Nothing to do: every module is current for %zu kernel(s).\n", ks.n);
+		else
+			printf("%zu build(s) in %.1fs, %d failed.\n", plan.n,
+			       (double)(kmb_now_ms() - t0) / 1000.0, failed);
+	}
+	if (failed)
+		rc = rc == KMB_EXIT_NOHEADERS && failed == 1 ? rc : KMB_EXIT_AUTOINSTALL;
+out:
+	kmb_registry_strv_free(names, n_names);
+	kmb_plan_free(&plan);
+	kmb_cli_kernels_free(&ks);
+	kmb_strv_free(&kernels);
+	return rc;
+}
+
+const struct kmb_cmd kmb_cmd_autoinstall = {
+	"autoinstall", run, "autoinstall [-k KERNEL[/ARCH]]... [--all-kernels] [--force]",
+	"build + install every AUTOINSTALL module for kernels, in parallel"};

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* kmbuild status [NAME[/VERSION]] [-k KERNEL]: DKMS's line grammar, or --json. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "state.h"
+#include "util.h"
+
+static void print_line(const struct kmb_entry *e)
+{
+	/* DKMS 2.8.6+ grammar (anchors.md §1.7); "failed" and the reasons are kmbuild's. */
+	if (!e->kernel)
+		printf("%s/%s: %s", e->name, e->version, kmb_state_name(e->state));
+	else
+		printf("%s/%s, %s, %s: %s", e->name, e->version, e->kernel, e->arch,
+		       kmb_state_name(e->state));
+	if (e->reason)
+		printf(" (%s)", e->reason);
+	putchar('\n');
+}
+
+static void print_json(const struct kmb_entry *v, size_t n)
+{
+	struct kmb_json j;
+	kmb_json_init(&j, stdout);
+	kmb_json_arr_begin(&j, NULL);
+	for (size_t i = 0; i < n; i++) {
+		kmb_json_obj_begin(&j, NULL);
+		kmb_json_str(&j, "module", v[i].name);
+		kmb_json_str(&j, "version", v[i].version);
+		kmb_json_str(&j, "kernel", v[i].kernel);
+		kmb_json_str(&j, "arch", v[i].arch);
+		kmb_json_str(&j, "state", kmb_state_name(v[i].state));
+		kmb_json_str(&j, "reason", v[i].reason);
+		kmb_json_str(&j, "log", v[i].log);
+		kmb_json_obj_end(&j);
+	}
+	kmb_json_arr_end(&j);
+	kmb_json_finish(&j);
+}
+
+static int run(struct kmb_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
+					     {"kernelver", required_argument, NULL, 'k'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	const char *kernel = NULL;
+	char *name = NULL, *version = NULL;
+	int c;
+
+	kmb_cli_reset_getopt();
+	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+		if (c == 'k') {
+			kernel = optarg;
+		} else if (c == 'h') {
+			printf("Usage: kmbuild %s\n", kmb_cmd_status.usage);
+			return 0;
+		} else {
+			return KMB_EXIT_USAGE;
+		}
+	}
+	if (optind < argc - 1) {
+		kmb_err("status takes at most one NAME[/VERSION]");
+		return KMB_EXIT_USAGE;
+	}
+	if (optind == argc - 1 && kmb_cli_split_nv(argv[optind], &name, &version) < 0)
+		return KMB_EXIT_USAGE;
+	/* "-k K/arch": DKMS accepts it; the arch filter is applied below. */
+	char *kname = kernel ? kmb_xstrdup(kernel) : NULL, *karch = NULL;
+	if (kname && (karch = strchr(kname, '/')))
+		*karch++ = '\0';
+
+	struct kmb_entry *v;
+	size_t n, out = 0;
+	kmb_state_list(ctx, name, version, kname, &v, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (karch && v[i].arch && strcmp(v[i].arch, karch) != 0)
+			continue;
+		v[out++] = v[i];
+		if (out - 1 != i)
+			memset(&v[i], 0, sizeof(v[i]));
+	}
+	if (ctx->json)
+		print_json(v, out);
+	else
+		for (size_t i = 0; i < out; i++)
+			print_line(&v[i]);
+	kmb_entries_free(v, n);
+	free(kname);
+	free(name);
+	free(version);
+	return 0;
+}
+
+const struct kmb_cmd kmb_cmd_status = {"status", run, "status [NAME[/VERSION]] [-k KERNEL[/ARCH]] [--json]",
+				       "one line per module/version/kernel/arch and its state"};

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "registry.h"
+#include "util.h"
+
+void kmb_cli_reset_getopt(void)
+{
+	optind = 0; /* GNU: 0 re-initialises the scanner */
+	opterr = 1;
+}
+
+int kmb_cli_split_nv(const char *arg, char **name, char **version)
+{
+	const char *slash = strchr(arg, '/');
+	*name = slash ? kmb_xstrndup(arg, (size_t)(slash - arg)) : kmb_xstrdup(arg);
+	*version = slash ? kmb_xstrdup(slash + 1) : NULL;
+	if (!kmb_is_safe_name(*name) || (*version && !kmb_is_safe_name(*version))) {
+		kmb_err("'%s' is not a module name or name/version", arg);
+		free(*name);
+		free(*version);
+		*name = *version = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int kmb_cli_resolve_nv(const struct kmb_ctx *ctx, const char *arg, bool pick_highest,
+		       char **name, char **version)
+{
+	char **vers;
+	size_t n;
+
+	if (kmb_cli_split_nv(arg, name, version) < 0)
+		return KMB_EXIT_USAGE;
+	kmb_registry_versions(ctx, *name, &vers, &n);
+	if (*version) {
+		bool found = false;
+		for (size_t i = 0; i < n; i++)
+			found |= strcmp(vers[i], *version) == 0;
+		kmb_registry_strv_free(vers, n);
+		if (!found) {
+			kmb_err("%s/%s is not added (kmbuild status lists what is)", *name, *version);
+			goto notfound;
+		}
+		return 0;
+	}
+	if (n == 0) {
+		kmb_err("module %s is not added (kmbuild status lists what is)", *name);
+		kmb_registry_strv_free(vers, n);
+		goto notfound;
+	}
+	if (n > 1 && !pick_highest) {
+		kmb_err("%s has %zu versions added; say which: %s/%s", *name, n, *name, vers[0]);
+		kmb_registry_strv_free(vers, n);
+		free(*name);
+		*name = NULL;
+		return KMB_EXIT_USAGE;
+	}
+	*version = kmb_xstrdup(vers[0]);
+	kmb_registry_strv_free(vers, n);
+	return 0;
+notfound:
+	free(*name);
+	free(*version);
+	*name = *version = NULL;
+	return KMB_EXIT_NOTFOUND;
+}
+
+static bool set_has(const struct kmb_kernel_set *s, const char *rel)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->k[i]->release, rel) == 0)
+			return true;
+	return false;
+}
+
+static void set_add(struct kmb_kernel_set *s, struct kmb_kernel *k)
+{
+	s->k = kmb_xrealloc(s->k, (s->n + 1) * sizeof(*s->k));
+	s->k[s->n++] = k;
+}
+
+int kmb_cli_kernels(const struct kmb_ctx *ctx, char **names, size_t n_names, bool all,
+		    struct kmb_kernel_set *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n_names; i++) {
+		char *rel = kmb_xstrdup(names[i]), *arch = strchr(rel, '/');
+		struct kmb_kernel *k;
+		if (arch)
+			*arch++ = '\0';
+		if (!kmb_is_safe_name(rel)) {
+			kmb_err("-k '%s' is not a kernel release", names[i]);
+			free(rel);
+			kmb_cli_kernels_free(out);
+			return KMB_EXIT_USAGE;
+		}
+		kmb_kernel_open(ctx, rel, &k);
+		if (arch && *arch && strcmp(arch, k->arch) != 0) {
+			/* The arch names a directory (DKMS -a); kbuild decides what is built. */
+			free(k->arch);
+			k->arch = kmb_xstrdup(arch);
+		}
+		if (!set_has(out, rel))
+			set_add(out, k);
+		else
+			kmb_kernel_free(k);
+		free(rel);
+	}
+	if (n_names)
+		return 0;
+
+	struct kmb_kernel **list;
+	size_t n;
+	kmb_kernel_list(ctx, &list, &n);
+	char *running = kmb_running_release();
+	for (size_t i = 0; i < n; i++) {
+		struct kmb_kernel *k = list[i];
+		bool take;
+		if (all)
+			take = k->installed;
+		else
+			take = strcmp(k->release, running) == 0 && (k->installed || k->headers_dir);
+		if (take) {
+			set_add(out, k);
+			list[i] = NULL;
+		}
+	}
+	/* The kernel that boots next is the newest installed one: build for it too. */
+	for (size_t i = 0; i < n && !all; i++) {
+		if (list[i] && list[i]->installed) {
+			if (!set_has(out, list[i]->release)) {
+				set_add(out, list[i]);
+				list[i] = NULL;
+			}
+			break;
+		}
+		if (!list[i])
+			break; /* the newest installed kernel is the running one, already taken */
+	}
+	free(running);
+	kmb_kernel_list_free(list, n);
+	if (out->n == 0) {
+		kmb_err("no installed kernel found under %s (use -k RELEASE)", ctx->modules_dir);
+		return KMB_EXIT_INSTALL;
+	}
+	return 0;
+}
+
+void kmb_cli_kernels_free(struct kmb_kernel_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		kmb_kernel_free(set->k[i]);
+	free(set->k);
+	memset(set, 0, sizeof(*set));
+}

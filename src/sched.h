@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The build scheduler: a job graph of (module, version, kernel) tasks run in parallel under
+ * one global job budget (a GNU make jobserver shared by every build), BUILD_DEPENDS ordered
+ * per kernel, a failure never stopping unrelated tasks, installs done by the scheduler
+ * itself as builds finish, and one depmod per touched kernel at the end.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kernel.h"
+#include "kmb.h"
+#include "util.h"
+
+enum kmb_task_state {
+	KMB_TASK_WAITING,
+	KMB_TASK_RUNNING,
+	KMB_TASK_OK,	   /* built (and installed when asked) */
+	KMB_TASK_SKIPPED,  /* excluded (77) */
+	KMB_TASK_DEFERRED, /* BUILD_DEPENDS on a module kmbuild does not know */
+	KMB_TASK_FAILED,
+};
+
+struct kmb_task {
+	char *name, *version;
+	struct kmb_kernel *k; /* borrowed */
+	struct kmb_strv deps; /* BUILD_DEPENDS (package names) */
+	bool build;	      /* false: already built, only install */
+	bool install;
+	/* results */
+	enum kmb_task_state state;
+	int rc;
+	char *reason;
+	long long start_ms, ms;
+	/* scheduler private */
+	int pid, result_fd;
+	bool has_token;
+};
+
+struct kmb_sched_opts {
+	bool force;	 /* build despite missing BUILD_DEPENDS */
+	bool no_depmod;
+};
+
+/* Add a task; returns it (owned by the plan). deps are read from the module's conf. */
+struct kmb_plan {
+	struct kmb_task *t;
+	size_t n, cap;
+};
+struct kmb_task *kmb_plan_add(struct kmb_plan *plan, const char *name, const char *version,
+			      struct kmb_kernel *k);
+void kmb_plan_free(struct kmb_plan *plan);
+
+/* Run every task. Returns 0 when all are OK/skipped/deferred, else the number failed. */
+int kmb_sched_run(const struct kmb_ctx *ctx, struct kmb_plan *plan,
+		  const struct kmb_sched_opts *opts);
