@@ -125,18 +125,49 @@ int kmb_run_script(const struct kmb_ctx *ctx, const char *module, const char *sc
 	return rc;
 }
 
-/* DKMS's rule: a leading "make" word becomes "make KERNELRELEASE=<k>"; the -j budget comes
- * from the jobserver in MAKEFLAGS instead of DKMS's "-j$parallel_jobs". */
-static char *make_command(const struct kmb_pkg *pkg, const struct kmb_kernel *k,
-			  const char *build_dir)
+/* Replace every occurrence of from in s by to. */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+	struct kmb_buf b = {0};
+	size_t fl = strlen(from);
+	const char *p;
+
+	while ((p = strstr(s, from))) {
+		kmb_buf_add(&b, s, (size_t)(p - s));
+		kmb_buf_adds(&b, to);
+		s = p + fl;
+	}
+	kmb_buf_adds(&b, s);
+	return kmb_buf_steal(&b);
+}
+
+/*
+ * DKMS's rule: a leading "make" word becomes "make KERNELRELEASE=<k>"; the -j budget comes
+ * from the jobserver in MAKEFLAGS instead of DKMS's "-j$parallel_jobs". Many dkms.conf files
+ * name DKMS's single per-version build dir (M=${dkms_tree}/<m>/<v>/build); each kmbuild build
+ * has its own dir, so that path is mapped onto it.
+ */
+static char *make_command(const struct kmb_ctx *ctx, const struct kmb_pkg *pkg,
+			  const struct kmb_kernel *k, const char *build_dir)
 {
 	const char *cmd = kmb_pkg_make_command(pkg, k->release);
-	if (!cmd || !*cmd)
-		return kmb_xasprintf("make KERNELRELEASE=%s -C %s M=%s", k->release, k->headers_dir,
-				     build_dir);
-	if (strncmp(cmd, "make", 4) == 0 && (cmd[4] == ' ' || cmd[4] == '\t' || !cmd[4]))
-		return kmb_xasprintf("make KERNELRELEASE=%s%s", k->release, cmd + 4);
-	return kmb_xstrdup(cmd);
+	char *view = kmb_xasprintf("%s/%s/%s/build", ctx->state_dir, pkg->name, pkg->version);
+	char *out, *mapped;
+
+	if (!cmd || !*cmd) {
+		out = kmb_xasprintf("make KERNELRELEASE=%s -C %s M=%s", k->release, k->headers_dir,
+				    build_dir);
+	} else {
+		mapped = replace_all(cmd, view, build_dir);
+		if (strncmp(mapped, "make", 4) == 0 &&
+		    (mapped[4] == ' ' || mapped[4] == '\t' || !mapped[4]))
+			out = kmb_xasprintf("make KERNELRELEASE=%s%s", k->release, mapped + 4);
+		else
+			out = kmb_xstrdup(mapped);
+		free(mapped);
+	}
+	free(view);
+	return out;
 }
 
 static int copy_tree(const char *src, const char *dst, int log_fd)
@@ -269,7 +300,7 @@ static int apply_patches(struct build_job *j, char **reason)
 
 static int run_make(struct build_job *j, char **reason)
 {
-	char *cmd = make_command(j->pkg, j->k, j->build_dir);
+	char *cmd = make_command(j->ctx, j->pkg, j->k, j->build_dir);
 	char **env = build_env(j->opts->js, j->k);
 	const char *argv[] = {"/bin/bash", "-c", cmd, NULL};
 	int keep[] = {j->opts->js ? j->opts->js->rfd : -1, j->opts->js ? j->opts->js->wfd : -1,

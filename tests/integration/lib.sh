@@ -33,8 +33,8 @@ kernels_with_headers() {
 	done
 }
 KERNELS=$(kernels_with_headers | tr '\n' ' ')
-KOLD=$(kernels_with_headers | head -n 1)
-KNEW=$(kernels_with_headers | tail -n 1)
+KOLD=$(awk '{print $1}' <<<"$KERNELS")
+KNEW=$(awk '{print $NF}' <<<"$KERNELS")
 [ -n "$KNEW" ] || skip "no Debian kernel headers installed (run scripts/install-deps)"
 
 # Pretend kernels are installed in the sandbox: /lib/modules/<k> exists (headers stay on the host).
