@@ -200,6 +200,31 @@ static int ver_cmp_desc(const void *a, const void *b)
 	return kmb_vercmp(*(char *const *)b, *(char *const *)a);
 }
 
+/* A version dir is one with a "source" entry (possibly dangling: a broken entry). */
+static bool is_version_dir(const char *mdir, const char *ver)
+{
+	char *p = kmb_xasprintf("%s/%s/source", mdir, ver);
+	bool ok = kmb_exists(p);
+	free(p);
+	return ok;
+}
+
+/* The state root also holds things that are not modules (the lock, kmbuild's MOK pair):
+ * a module dir is one holding at least one version dir. */
+static bool is_module_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	bool ok = false;
+
+	if (!d)
+		return false;
+	while (!ok && (de = readdir(d)))
+		ok = de->d_name[0] != '.' && is_version_dir(path, de->d_name);
+	closedir(d);
+	return ok;
+}
+
 static int list_names(const char *dir, bool versions, char ***out, size_t *n)
 {
 	DIR *d = opendir(dir);
@@ -217,7 +242,7 @@ static int list_names(const char *dir, bool versions, char ***out, size_t *n)
 				 strcmp(de->d_name, "original_module") == 0))
 			continue;
 		char *p = kmb_xasprintf("%s/%s", dir, de->d_name);
-		if (kmb_is_dir(p) || (versions && kmb_exists(p)))
+		if (versions ? is_version_dir(dir, de->d_name) : is_module_dir(p))
 			kmb_strv_push(&v, de->d_name);
 		free(p);
 	}

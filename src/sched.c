@@ -110,6 +110,13 @@ static int deps_ready(const struct kmb_ctx *ctx, struct kmb_plan *p, struct kmb_
 	return r;
 }
 
+static int build_task(const struct kmb_ctx *ctx, const struct kmb_task *t,
+		      const struct kmb_jobserver *js, bool force, char **reason)
+{
+	struct kmb_build_opts bo = {.js = js, .force = force};
+	return kmb_build(ctx, t->name, t->version, t->k, &bo, reason);
+}
+
 static int start_task(const struct kmb_ctx *ctx, struct kmb_task *t, const struct kmb_jobserver *js,
 		      const struct kmb_sched_opts *o)
 {
@@ -128,9 +135,8 @@ static int start_task(const struct kmb_ctx *ctx, struct kmb_task *t, const struc
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(p[0]);
-		struct kmb_build_opts bo = {.js = js, .force = o->force};
 		char *reason = NULL;
-		int rc = kmb_build(ctx, t->name, t->version, t->k, &bo, &reason);
+		int rc = o->work ? o->work(ctx, t, js, o->force, &reason) : build_task(ctx, t, js, o->force, &reason);
 		if (reason && write(p[1], reason, strlen(reason)) < 0)
 			rc = rc ? rc : KMB_EXIT_FAIL;
 		_exit(rc);
@@ -199,9 +205,17 @@ static void report_line(const struct kmb_ctx *ctx, struct kmb_progress *pg, cons
 			   : t->state == KMB_TASK_DEFERRED ? "deferred"
 							   : "FAILED";
 	char line[1024];
-	snprintf(line, sizeof(line), "%s/%s %s %s: %s (%.1fs)%s%s", t->name, t->version,
+	char *signing = NULL;
+	/* Whether a module is signed decides whether it loads under Secure Boot: say it. */
+	if (t->state == KMB_TASK_OK && t->build) {
+		char *kd = kmb_state_kernel_dir(ctx, t->name, t->version, t->k->release, t->k->arch);
+		kmb_record_read(kd, "signing", &signing);
+		free(kd);
+	}
+	snprintf(line, sizeof(line), "%s/%s %s %s: %s (%.1fs)%s%s%s%s", t->name, t->version,
 		 t->k->release, t->k->arch, what, (double)t->ms / 1000.0, t->reason ? ": " : "",
-		 t->reason ? t->reason : "");
+		 t->reason ? t->reason : "", signing ? ", " : "", signing ? signing : "");
+	free(signing);
 	kmb_progress_line(pg, ctx, line, t->state == KMB_TASK_FAILED);
 }
 

@@ -39,9 +39,17 @@ struct kmb_task {
 	bool has_token;
 };
 
+struct kmb_jobserver;
+
+/* What a worker process does for one task: kmb_build() unless a test substitutes it.
+ * Returns a kmb_exit code and sets *reason (malloc'd) on failure. */
+typedef int (*kmb_task_work_fn)(const struct kmb_ctx *ctx, const struct kmb_task *t,
+				const struct kmb_jobserver *js, bool force, char **reason);
+
 struct kmb_sched_opts {
 	bool force;	 /* build despite missing BUILD_DEPENDS */
 	bool no_depmod;
+	kmb_task_work_fn work; /* NULL: build with kmb_build() */
 };
 
 /* Add a task; returns it (owned by the plan). deps are read from the module's conf. */

@@ -254,10 +254,11 @@ int kmb_state_list(const struct kmb_ctx *ctx, const char *name, const char *vers
 				continue;
 			if (version && strcmp(ver, version) != 0)
 				continue;
-			char *vd = kmb_xasprintf("%s/%s", mdir, ver);
-			if (kmb_is_dir(vd))
+			/* A version dir has a "source" entry, possibly dangling (broken). */
+			char *src = kmb_xasprintf("%s/%s/source", mdir, ver);
+			if (kmb_exists(src))
 				list_version(ctx, names.v[i], ver, kernel, &v, &cnt, &cap);
-			free(vd);
+			free(src);
 		}
 		kmb_strv_free(&versions);
 		free(mdir);

@@ -7,13 +7,14 @@
 # Usage: scripts/bench/core.sh [OUT.md]    (RUNS=5 by default)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-KMB=$top/kmbuild
+KMB=$(mktemp /tmp/kmbuild-bench-bin.XXXXXX)
+cp "$top/kmbuild" "$KMB"
 RUNS=${RUNS:-5}
 out=${1:-/dev/stdout}
 K=$(ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -n 1)
 K2=$(ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -n 2 | head -n 1)
 W=$(mktemp -d /tmp/kmb-bench.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+trap 'rm -rf "$W" "$KMB"' EXIT
 command -v dkms >/dev/null || { echo "dkms not installed (scripts/install-deps)" >&2; exit 1; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
