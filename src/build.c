@@ -65,7 +65,13 @@ int kmb_pkg_load_registered(const struct kmb_ctx *ctx, const char *name, const c
 		return KMB_EXIT_NOTFOUND;
 	}
 	kmb_conf_vars_for(ctx, k, &vars);
+	vars.module = name;
+	vars.module_version = version;
+	/* DKMS's per-version build dir; make_command() maps it onto this build's own dir. */
+	char *view = kmb_xasprintf("%s/%s/%s/build", ctx->state_dir, name, version);
+	vars.build_dir = view;
 	r = kmb_pkg_load(src, &vars, pkg, &err);
+	free(view);
 	free(src);
 	if (r < 0) {
 		*reason = kmb_xstrdup(err.msg);
@@ -320,10 +326,34 @@ static int run_make(struct build_job *j, char **reason)
 	return 0;
 }
 
+/* The kernel's CONFIG_MODULE_COMPRESS_*, unless kmbuild.conf says otherwise (a distro whose
+ * packaging compresses modules itself, e.g. Arch's zstd over a kernel built with NONE). */
+static int compression_for(const struct kmb_ctx *ctx, struct kmb_kernel *k,
+			   enum kmb_compress *out, char **reason)
+{
+	const char *c = kmb_config_get(ctx, "compress");
+	if (!c || !*c || !strcmp(c, "auto"))
+		*out = kmb_kernel_compression(k);
+	else if (!strcmp(c, "none"))
+		*out = KMB_COMPRESS_NONE;
+	else if (!strcmp(c, "gzip"))
+		*out = KMB_COMPRESS_GZIP;
+	else if (!strcmp(c, "xz"))
+		*out = KMB_COMPRESS_XZ;
+	else if (!strcmp(c, "zstd"))
+		*out = KMB_COMPRESS_ZSTD;
+	else
+		return fail(reason, KMB_EXIT_USAGE,
+			    "kmbuild.conf: compress: '%s' is not auto, none, gzip, xz or zstd", c);
+	return 0;
+}
+
 /* strip -> sign -> compress, per module, into <tmp>/module/. */
 static int finish_modules(struct build_job *j, char **reason)
 {
-	enum kmb_compress comp = kmb_kernel_compression(j->k);
+	enum kmb_compress comp = KMB_COMPRESS_NONE;
+	if (compression_for(j->ctx, j->k, &comp, reason))
+		return KMB_EXIT_USAGE;
 	struct kmb_signer *signer = NULL;
 	const char *hash = NULL;
 	char why[512] = "", err[512] = "";
