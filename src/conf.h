@@ -18,6 +18,14 @@ struct kmb_conf_vars {
 	const char *dkms_tree;
 	const char *source_tree;
 	const char *install_tree;
+	/* $module / $module_version; NULL: PACKAGE_NAME / PACKAGE_VERSION of the main file when
+	 * naming the override files, "" when expanded inside dkms.conf (as DKMS before `add`). */
+	const char *module;
+	const char *module_version;
+	/* ${build_dir} in kmbuild.conf's make=; NULL: <dkms_tree>/<name>/<version>/build. */
+	const char *build_dir;
+	/* Wall-clock limit for bash evaluating a dkms.conf that needs a shell; 0: 5000 ms. */
+	unsigned shell_timeout_ms;
 	/* Directory holding the per-module overrides <m>[-<v>[-<k>[-<a>]]].conf and
 	 * <m>--<k>[-<a>].conf (normally <root>/etc/dkms); NULL: none are read. */
 	const char *overrides_dir;
@@ -59,6 +67,8 @@ struct kmb_pkg {
 	char *conf_path; /* the file it was read from */
 	enum kmb_conf_format format;
 	bool used_shell; /* the file needed real bash and was evaluated in a sandboxed child */
+	/* Why, e.g. "dkms.conf:5: command 'if'"; NULL unless used_shell. */
+	char *shell_reason;
 
 	size_t n_modules;
 	struct kmb_module_def *modules;
