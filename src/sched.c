@@ -13,6 +13,7 @@
 #include "build.h"
 #include "install.h"
 #include "progress.h"
+#include "registry.h"
 #include "sched.h"
 #include "state.h"
 #include "util.h"
@@ -45,6 +46,47 @@ void kmb_plan_free(struct kmb_plan *plan)
 	}
 	free(plan->t);
 	memset(plan, 0, sizeof(*plan));
+}
+
+static struct kmb_task *find_task(struct kmb_plan *p, const char *name, const char *kernel);
+
+size_t kmb_plan_add_rebuild_dependents(const struct kmb_ctx *ctx, struct kmb_plan *plan)
+{
+	char **names = NULL;
+	size_t n_names = 0, added = 0;
+
+	kmb_registry_names(ctx, &names, &n_names);
+	/* Tasks appended while iterating are visited too: that is the transitive closure. */
+	for (size_t ti = 0; ti < plan->n; ti++) {
+		char *dep = kmb_xstrdup(plan->t[ti].name);
+		struct kmb_kernel *k = plan->t[ti].k;
+		if (!plan->t[ti].install) {
+			free(dep);
+			continue;
+		}
+		for (size_t i = 0; i < n_names; i++) {
+			if (find_task(plan, names[i], k->release))
+				continue;
+			char *v = kmb_installed_version(ctx, names[i], k->release, k->arch);
+			struct kmb_pkg *pkg = NULL;
+			char *reason = NULL;
+			if (v && kmb_pkg_load_registered(ctx, names[i], v, k, &pkg, &reason) == 0 &&
+			    pkg->build_depends_rebuild && kmb_strv_contains(&pkg->build_depends, dep)) {
+				struct kmb_task *t = kmb_plan_add(plan, names[i], v, k);
+				t->install = true;
+				t->build = true;
+				for (size_t d = 0; d < pkg->build_depends.n; d++)
+					kmb_strv_push(&t->deps, pkg->build_depends.v[d]);
+				added++;
+			}
+			kmb_pkg_free(pkg);
+			free(reason);
+			free(v);
+		}
+		free(dep);
+	}
+	kmb_registry_strv_free(names, n_names);
+	return added;
 }
 
 static bool finished(const struct kmb_task *t)

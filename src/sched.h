@@ -61,6 +61,13 @@ struct kmb_task *kmb_plan_add(struct kmb_plan *plan, const char *name, const cha
 			      struct kmb_kernel *k);
 void kmb_plan_free(struct kmb_plan *plan);
 
+/*
+ * BUILD_DEPENDS_REBUILD: for every task that installs module X for kernel K, add a rebuild +
+ * reinstall of each module installed for K whose definition says BUILD_DEPENDS_REBUILD=yes
+ * and depends on X (transitively), ordered after X. Returns how many tasks were added.
+ */
+size_t kmb_plan_add_rebuild_dependents(const struct kmb_ctx *ctx, struct kmb_plan *plan);
+
 /* Run every task. Returns 0 when all are OK/skipped/deferred, else the number failed. */
 int kmb_sched_run(const struct kmb_ctx *ctx, struct kmb_plan *plan,
 		  const struct kmb_sched_opts *opts);

@@ -89,11 +89,15 @@ int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool insta
 		t->install = install;
 		t->build = force || !built;
 	}
+	if (install)
+		kmb_plan_add_rebuild_dependents(ctx, &plan);
 	struct kmb_sched_opts so = {.force = force, .no_depmod = no_depmod};
 	int failed = plan.n ? kmb_sched_run(ctx, &plan, &so) : 0;
 	rc = 0;
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct kmb_task *t = &plan.t[i];
+		if (strcmp(t->name, name) != 0)
+			continue; /* a rebuilt dependent reports its own line */
 		/* With one kernel the build's own exit code is the answer (DKMS: 10, 21, 77...). */
 		if (t->state == KMB_TASK_FAILED || t->state == KMB_TASK_SKIPPED)
 			rc = rc ? rc : t->rc;
