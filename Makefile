@@ -9,6 +9,11 @@ SYSCONFDIR ?= /etc
 LIBDIR_KMB ?= $(PREFIX)/lib/kmbuild
 DATADIR   ?= $(PREFIX)/share/kmbuild
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Hooks (hooks/install-hooks): the package managers look in fixed places, not under PREFIX.
+KERNELHOOKDIR ?= $(SYSCONFDIR)/kernel
+KERNELINSTALLDIR ?= /usr/lib/kernel/install.d
+ALPMDIR   ?= /usr/share/libalpm
+SYSTEMDUNITDIR ?= /usr/lib/systemd/system
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes
 CFLAGS    ?= -O2 -g
@@ -83,6 +88,9 @@ install: all
 		install -m 0644 docs/kmbuild.conf.example $(DESTDIR)$(SYSCONFDIR)/kmbuild/kmbuild.conf
 	install -d $(DESTDIR)$(DATADIR)/templates
 	cp -R templates/. $(DESTDIR)$(DATADIR)/templates/
+	DESTDIR="$(DESTDIR)" SBINDIR="$(SBINDIR)" KERNELHOOKDIR="$(KERNELHOOKDIR)" \
+		KERNELINSTALLDIR="$(KERNELINSTALLDIR)" ALPMDIR="$(ALPMDIR)" \
+		SYSTEMDUNITDIR="$(SYSTEMDUNITDIR)" hooks/install-hooks
 
 format:
 	clang-format -i src/*.c src/*.h src/cli/*.c src/cli/*.h tests/unit/*.c

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "build.h"
+#include "initramfs.h"
 #include "install.h"
 #include "progress.h"
 #include "registry.h"
@@ -385,6 +386,8 @@ int kmb_sched_run(const struct kmb_ctx *ctx, struct kmb_plan *plan,
 		int rc = kmb_depmod(ctx, t->k);
 		if (rc != 0) {
 			kmb_err("depmod for %s failed (exit %d)", t->k->release, rc);
+			failed++;
+		} else if (opts->refresh_initramfs && kmb_initramfs_update(ctx, t->k->release, NULL) < 0) {
 			failed++;
 		}
 	}

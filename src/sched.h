@@ -50,6 +50,9 @@ struct kmb_sched_opts {
 	bool force;	 /* build despite missing BUILD_DEPENDS */
 	bool no_depmod;
 	kmb_task_work_fn work; /* NULL: build with kmb_build() */
+	/* After depmod, bring each touched kernel's initramfs up to date when a module that
+	 * belongs in it changed (not inside a kernel postinst: the distro's hook follows). */
+	bool refresh_initramfs;
 };
 
 /* Add a task; returns it (owned by the plan). deps are read from the module's conf. */

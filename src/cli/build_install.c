@@ -91,7 +91,8 @@ int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool insta
 	}
 	if (install)
 		kmb_plan_add_rebuild_dependents(ctx, &plan);
-	struct kmb_sched_opts so = {.force = force, .no_depmod = no_depmod};
+	struct kmb_sched_opts so = {.force = force, .no_depmod = no_depmod,
+				    .refresh_initramfs = install && !no_depmod};
 	int failed = plan.n ? kmb_sched_run(ctx, &plan, &so) : 0;
 	rc = 0;
 	for (size_t i = 0; i < plan.n; i++) {

@@ -11,6 +11,8 @@
 
 #include "build.h"
 #include "cli.h"
+#include "hookctl.h"
+#include "initramfs.h"
 #include "install.h"
 #include "json.h"
 #include "registry.h"
@@ -44,6 +46,20 @@ static void summary_line(const struct kmb_plan *plan, const struct kmb_kernel *k
 	if (b.len)
 		printf("Autoinstall on %s %s for module(s)%s.\n", k->release, what, b.s);
 	kmb_buf_free(&b);
+}
+
+/* A reinstalled kernel's rebuild is done once all its tasks succeeded. */
+static void rebuilds_done(const struct kmb_ctx *ctx, const struct kmb_plan *plan,
+			  const struct kmb_kernel_set *ks)
+{
+	for (size_t ki = 0; ki < ks->n; ki++) {
+		const struct kmb_kernel *k = ks->k[ki];
+		bool bad = !k->headers_dir;
+		for (size_t i = 0; i < plan->n; i++)
+			bad |= plan->t[i].k == k && plan->t[i].state == KMB_TASK_FAILED;
+		if (!bad)
+			kmb_hook_rebuild_done(ctx, k->release);
+	}
 }
 
 static void print_json(const struct kmb_plan *plan, const struct kmb_kernel_set *ks)
@@ -83,9 +99,13 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 					     {"all-kernels", no_argument, NULL, 'A'},
 					     {"force", no_argument, NULL, 'f'},
 					     {"help", no_argument, NULL, 'h'},
+					     {"hook", required_argument, NULL, 'H'},
+					     {"no-fail", no_argument, NULL, 'N'},
+					     {"no-initramfs", no_argument, NULL, 'I'},
 					     {0}};
 	struct kmb_strv kernels = {0};
-	bool all = false, force = false;
+	bool all = false, force = false, no_fail = false, no_initramfs = false;
+	enum kmb_hook hook = KMB_HOOK_NONE;
 	int c, rc;
 
 	kmb_cli_reset_getopt();
@@ -99,6 +119,19 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			break;
 		case 'f':
 			force = true;
+			break;
+		case 'H':
+			if (kmb_hook_parse(optarg, &hook) < 0) {
+				kmb_err("--hook=%s: one of postinst, headers, preinst, prerm", optarg);
+				kmb_strv_free(&kernels);
+				return KMB_EXIT_USAGE;
+			}
+			break;
+		case 'N':
+			no_fail = true;
+			break;
+		case 'I':
+			no_initramfs = true;
 			break;
 		case 'h':
 			printf("Usage: kmbuild %s\n", kmb_cmd_autoinstall.usage);
@@ -114,7 +147,12 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		kmb_strv_free(&kernels);
 		return KMB_EXIT_USAGE;
 	}
-	if (disabled(ctx)) {
+	if (hook != KMB_HOOK_NONE && kernels.n == 0) {
+		kmb_err("--hook=%s needs -k KERNEL", kmb_hook_name(hook));
+		kmb_strv_free(&kernels);
+		return KMB_EXIT_USAGE;
+	}
+	if (disabled(ctx) && hook != KMB_HOOK_PRERM) {
 		kmb_info(ctx, "autoinstall is disabled (%s/no-autoinstall exists)", ctx->etc_dir);
 		kmb_strv_free(&kernels);
 		return 0;
@@ -132,12 +170,22 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, all, &ks)))
 		goto out;
+	if (hook == KMB_HOOK_PREINST || hook == KMB_HOOK_PRERM) {
+		for (size_t ki = 0; ki < ks.n; ki++) {
+			int r = hook == KMB_HOOK_PREINST ? kmb_hook_preinst(ctx, ks.k[ki]->release)
+							 : kmb_hook_prerm(ctx, ks.k[ki]->release);
+			rc = rc ? rc : r;
+		}
+		goto out;
+	}
 	kmb_registry_names(ctx, &names, &n_names);
 	for (size_t ki = 0; ki < ks.n; ki++) {
 		struct kmb_kernel *k = ks.k[ki];
 		if (!k->headers_dir) {
-			kmb_err("kernel headers for %s not found: nothing built for it "
-				"(kmbuild headers install %s)", k->release, k->release);
+			if (hook == KMB_HOOK_NONE) /* hooks explain it in kmb_hook_finish() */
+				kmb_err("kernel headers for %s not found: nothing built for it "
+					"(kmbuild headers install %s)",
+					k->release, k->release);
 			failed++;
 			rc = KMB_EXIT_NOHEADERS;
 			continue;
@@ -153,6 +201,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			const char *v = vers[0]; /* the highest version wins, like DKMS */
 			char *iv = kmb_installed_version(ctx, names[i], k->release, k->arch);
 			bool current = iv && strcmp(iv, v) == 0;
+			/* A kernel reinstalled in place (preinst hook): rebuild even if current. */
+			bool redo = hook != KMB_HOOK_NONE && kmb_hook_rebuild_pending(ctx, k->release);
 			free(iv);
 			struct kmb_pkg *pkg = NULL;
 			char *reason = NULL;
@@ -161,10 +211,11 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 				/* A broken entry is reported, and the rest goes on. */
 				kmb_err("%s/%s: %s", names[i], v, reason ? reason : "cannot load");
 				failed++;
-			} else if (pkg->autoinstall && (!current || force)) {
+			} else if (pkg->autoinstall && (!current || force || redo)) {
 				struct kmb_task *t = kmb_plan_add(&plan, names[i], v, k);
 				t->install = true;
-				t->build = force || !kmb_is_built(ctx, names[i], v, k->release, k->arch);
+				t->build = force || redo ||
+					   !kmb_is_built(ctx, names[i], v, k->release, k->arch);
 				for (size_t d = 0; d < pkg->build_depends.n; d++)
 					kmb_strv_push(&t->deps, pkg->build_depends.v[d]);
 				if (ctx->verbosity >= KMB_NORMAL && !ctx->json && !ctx->tty)
@@ -176,10 +227,15 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			kmb_registry_strv_free(vers, nv);
 		}
 	}
-	struct kmb_sched_opts so = {.force = force};
+	kmb_plan_add_rebuild_dependents(ctx, &plan);
+	/* Inside a kernel's postinst the distro's own initramfs hook runs right after us. */
+	struct kmb_sched_opts so = {.force = force,
+				    .refresh_initramfs = hook != KMB_HOOK_POSTINST && !no_initramfs};
 	long long t0 = kmb_now_ms();
 	if (plan.n)
 		failed += kmb_sched_run(ctx, &plan, &so);
+	if (hook != KMB_HOOK_NONE)
+		rebuilds_done(ctx, &plan, &ks);
 	if (ctx->json) {
 		print_json(&plan, &ks);
 	} else if (ctx->verbosity >= KMB_NORMAL) {
@@ -201,6 +257,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	if (failed)
 		rc = rc == KMB_EXIT_NOHEADERS && failed == 1 ? rc : KMB_EXIT_AUTOINSTALL;
 out:
+	if (hook != KMB_HOOK_NONE || no_fail)
+		rc = kmb_hook_finish(ctx, hook, kernels.v, kernels.n, rc);
 	kmb_registry_strv_free(names, n_names);
 	kmb_plan_free(&plan);
 	kmb_cli_kernels_free(&ks);
@@ -209,5 +267,6 @@ out:
 }
 
 const struct kmb_cmd kmb_cmd_autoinstall = {
-	"autoinstall", run, "autoinstall [-k KERNEL[/ARCH]]... [--all-kernels] [--force]",
+	"autoinstall", run, "autoinstall [-k KERNEL[/ARCH]]... [--all-kernels] [--force] "
+	"[--hook=postinst|headers|preinst|prerm] [--no-fail] [--no-initramfs]",
 	"build + install every AUTOINSTALL module for kernels, in parallel"};

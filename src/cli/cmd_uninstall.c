@@ -8,6 +8,7 @@
 
 #include "build.h"
 #include "cli.h"
+#include "initramfs.h"
 #include "install.h"
 #include "registry.h"
 #include "state.h"
@@ -72,6 +73,9 @@ static int undo(struct kmb_ctx *ctx, const char *name, const char *version, stru
 		if (kmb_depmod(ctx, k) != 0) {
 			kmb_err("depmod for %s failed", k->release);
 			rc = KMB_EXIT_INSTALL;
+		} else if (kmb_initramfs_update(ctx, k->release, NULL) < 0) {
+			/* The module left the tree; an image still holding it is regenerated. */
+			rc = rc ? rc : KMB_EXIT_INSTALL;
 		}
 		kmb_kernel_free(k);
 	}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * kmbuild initramfs [-k K]... [--check] [--force] [--json]: compare each kernel's initramfs
+ * with the modules kmbuild installed for it, and regenerate it when stale (or always with
+ * --force). --check only reports: exit 0 when current, 1 when regeneration is needed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "initramfs.h"
+#include "json.h"
+#include "state.h"
+#include "util.h"
+
+static const char *why_text(unsigned why, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", why & KMB_IRW_REMAKE_INITRD ? " REMAKE_INITRD" : "",
+		 why & KMB_IRW_CONFIG ? " config" : "", why & KMB_IRW_IMAGE ? " image" : "");
+	return buf[0] ? buf + 1 : "-";
+}
+
+static void print_text(const struct kmb_ctx *ctx, const struct kmb_initramfs_check *c)
+{
+	const char *img = c->image ? c->image + strlen(ctx->root) : "(unknown)";
+	printf("%s: %s %s (%s)\n", c->kernel, kmb_irb_name(c->backend.backend), img,
+	       c->image_exists ? "exists" : "missing");
+	for (size_t i = 0; i < c->n_mods; i++) {
+		const struct kmb_irm *m = &c->mods[i];
+		char why[64] = "";
+		printf("  %-24s %-8s %-22s %s%s%s\n", m->module, kmb_irm_state_name(m->state),
+		       why_text(m->why, why, sizeof(why)), m->package ? m->package : "-",
+		       m->listed_in ? " listed in " : "", m->listed_in ? m->listed_in : "");
+	}
+	printf("%s: %s: %s\n", c->kernel, c->needed ? "regeneration needed" : "up to date",
+	       c->reason);
+}
+
+static void json_one(struct kmb_json *j, const struct kmb_ctx *ctx,
+		     const struct kmb_initramfs_check *c, bool ran, int rc, const char *err)
+{
+	kmb_json_obj_begin(j, NULL);
+	kmb_json_str(j, "kernel", c->kernel);
+	kmb_json_str(j, "backend", kmb_irb_name(c->backend.backend));
+	kmb_json_str(j, "backend_reason", c->backend.why);
+	kmb_json_str(j, "image", c->image ? c->image + strlen(ctx->root) : NULL);
+	kmb_json_bool(j, "image_exists", c->image_exists);
+	kmb_json_bool(j, "needed", c->needed);
+	kmb_json_str(j, "reason", c->reason);
+	kmb_json_bool(j, "regenerated", ran && rc == 0);
+	kmb_json_str(j, "error", err);
+	kmb_json_arr_begin(j, "modules");
+	for (size_t i = 0; i < c->n_mods; i++) {
+		const struct kmb_irm *m = &c->mods[i];
+		kmb_json_obj_begin(j, NULL);
+		kmb_json_str(j, "module", m->module);
+		kmb_json_str(j, "package", m->package);
+		kmb_json_str(j, "path", m->path);
+		kmb_json_str(j, "image_entry", m->image_name);
+		kmb_json_str(j, "state", kmb_irm_state_name(m->state));
+		kmb_json_bool(j, "remake_initrd", m->why & KMB_IRW_REMAKE_INITRD);
+		kmb_json_str(j, "listed_in", m->listed_in);
+		kmb_json_bool(j, "in_image", m->why & KMB_IRW_IMAGE);
+		kmb_json_obj_end(j);
+	}
+	kmb_json_arr_end(j);
+	kmb_json_obj_end(j);
+}
+
+static int run(struct kmb_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
+					     {"kernelver", required_argument, NULL, 'k'},
+					     {"check", no_argument, NULL, 'c'},
+					     {"force", no_argument, NULL, 'f'},
+					     {"help", no_argument, NULL, 'h'},
+					     {0}};
+	struct kmb_strv kernels = {0};
+	bool check = false, force = false;
+	int c, rc = 0;
+
+	kmb_cli_reset_getopt();
+	while ((c = getopt_long(argc, argv, "k:cfh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			kmb_strv_push(&kernels, optarg);
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			printf("Usage: kmbuild %s\n", kmb_cmd_initramfs.usage);
+			kmb_strv_free(&kernels);
+			return 0;
+		default:
+			kmb_strv_free(&kernels);
+			return KMB_EXIT_USAGE;
+		}
+	}
+	if (optind != argc || (check && force)) {
+		kmb_err("usage: kmbuild %s", kmb_cmd_initramfs.usage);
+		kmb_strv_free(&kernels);
+		return KMB_EXIT_USAGE;
+	}
+	struct kmb_kernel_set ks = {0};
+	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, false, &ks))) {
+		kmb_strv_free(&kernels);
+		return rc;
+	}
+	/* Regenerating writes /boot: one kmbuild at a time, as for builds. */
+	if (!check && kmb_lock_take(ctx) < 0) {
+		kmb_err("cannot take the lock in %s", ctx->state_dir);
+		rc = KMB_EXIT_LOCK;
+		goto out;
+	}
+	struct kmb_json j;
+	if (ctx->json) {
+		kmb_json_init(&j, stdout);
+		kmb_json_arr_begin(&j, NULL);
+	}
+	for (size_t i = 0; i < ks.n; i++) {
+		struct kmb_initramfs_check ck;
+		char *err = NULL, *rerr = NULL;
+		int r = kmb_initramfs_check(ctx, ks.k[i]->release, &ck, &err);
+		if (r < 0) {
+			kmb_err("%s", err ? err : "cannot check the initramfs");
+			free(err);
+			kmb_initramfs_check_free(&ck);
+			rc = r == -EINVAL ? KMB_EXIT_BADCONF : KMB_EXIT_FAIL;
+			break;
+		}
+		bool ran = false;
+		int gr = 0;
+		if (check) {
+			if (ck.needed)
+				rc = KMB_EXIT_FAIL;
+		} else if (!ck.image_exists && ck.backend.backend != KMB_IRB_NONE &&
+			   !(force && ck.image)) {
+			/* Without an image there is nothing kmbuild would be keeping in step. */
+		} else if (ck.needed || force) {
+			if (!ctx->json)
+				kmb_info(ctx, "%s: regenerating with %s: %s", ck.kernel,
+					 kmb_irb_name(ck.backend.backend),
+					 force && !ck.needed ? "--force" : ck.reason);
+			ran = true;
+			gr = kmb_initramfs_regenerate(ctx, &ck, &rerr);
+			if (gr < 0) {
+				kmb_err("%s: %s", ck.kernel, rerr);
+				rc = KMB_EXIT_FAIL;
+			}
+		}
+		if (ctx->json) {
+			json_one(&j, ctx, &ck, ran, gr, rerr);
+		} else if (ctx->verbosity >= KMB_NORMAL) {
+			if (ran && gr == 0) {
+				struct kmb_initramfs_check after;
+				char *e2 = NULL;
+				if (kmb_initramfs_check(ctx, ks.k[i]->release, &after, &e2) == 0)
+					print_text(ctx, &after);
+				free(e2);
+				kmb_initramfs_check_free(&after);
+			} else {
+				print_text(ctx, &ck);
+			}
+		}
+		free(rerr);
+		kmb_initramfs_check_free(&ck);
+	}
+	if (ctx->json) {
+		kmb_json_arr_end(&j);
+		kmb_json_finish(&j);
+	}
+out:
+	kmb_cli_kernels_free(&ks);
+	kmb_strv_free(&kernels);
+	return rc;
+}
+
+const struct kmb_cmd kmb_cmd_initramfs = {
+	"initramfs", run, "initramfs [-k KERNEL]... [--check | --force] [--json]",
+	"check or regenerate the initramfs against the modules kmbuild installed"};
