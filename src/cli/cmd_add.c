@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* kmbuild add PATH|TARBALL|NAME/VERSION */
+/* kmbuild add PATH|TARBALL|NAME/VERSION|TEMPLATE[@VERSION] */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "add_template.h"
 #include "cli.h"
 #include "json.h"
 #include "registry.h"
@@ -13,7 +14,11 @@
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},	  {"source", required_argument, NULL, 's'},
+		{"sha256", required_argument, NULL, 'S'}, {"mirror", required_argument, NULL, 'm'},
+		{"force", no_argument, NULL, 'f'},	  {0}};
+	struct kmb_cli_add_opts topts = {0};
 	int c;
 
 	kmb_cli_reset_getopt();
@@ -21,14 +26,40 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		if (c == 'h') {
 			printf("Usage: kmbuild %s\n", kmb_cmd_add.usage);
 			return 0;
+		} else if (c == 's') {
+			topts.source = optarg;
+		} else if (c == 'S') {
+			topts.sha256 = optarg;
+		} else if (c == 'm') {
+			topts.mirror = optarg;
+		} else if (c == 'f') {
+			topts.force = true;
+		} else {
+			return KMB_EXIT_USAGE;
 		}
-		return KMB_EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
-		kmb_err("add takes one PATH, TARBALL or NAME/VERSION");
+		kmb_err("add takes one PATH, TARBALL, NAME/VERSION or TEMPLATE[@VERSION]");
 		return KMB_EXIT_USAGE;
 	}
 	const char *arg = argv[optind];
+	/* A bare NAME that is not a path: a module from the template catalogue. */
+	if (kmb_cli_is_template_ref(arg))
+		return kmb_cli_add_template(ctx, arg, &topts);
+	if (topts.source || topts.sha256 || topts.mirror || topts.force) {
+		kmb_err("--source, --sha256, --mirror and --force apply to templates only");
+		return KMB_EXIT_USAGE;
+	}
+	/* A template's own directory holds metadata, not a buildable tree. */
+	char *tconf = kmb_xasprintf("%s/template.conf", arg);
+	bool is_tdir = kmb_is_dir(arg) && kmb_exists(tconf);
+	free(tconf);
+	if (is_tdir) {
+		const char *base = strrchr(arg, '/') && strrchr(arg, '/')[1] ? strrchr(arg, '/') + 1 : arg;
+		kmb_err("%s is a template directory, not a source tree: use `kmbuild add %s` "
+			"(with template_dir set if it is not in the catalogue)", arg, base);
+		return KMB_EXIT_USAGE;
+	}
 	char *path = kmb_xstrdup(arg);
 	/* DKMS style "name/version": the source already sits in /usr/src/<name>-<version>. */
 	if (!kmb_exists(arg) && strchr(arg, '/') && !strchr(strchr(arg, '/') + 1, '/')) {
@@ -72,5 +103,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-const struct kmb_cmd kmb_cmd_add = {"add", run, "add PATH|TARBALL|NAME/VERSION",
-				    "register a module source (dkms.conf or kmbuild.conf)"};
+const struct kmb_cmd kmb_cmd_add = {
+	"add", run,
+	"add PATH|TARBALL|NAME/VERSION | TEMPLATE[@VERSION] [--source URL|PATH [--sha256 HEX]] "
+	"[--mirror URL] [--force]",
+	"register a module source (dkms.conf or kmbuild.conf), or a template by name"};

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `kmbuild add NAME[@VERSION]`: register a module from the template catalogue. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "kmb.h"
+
+struct kmb_cli_add_opts {
+	const char *source; /* --source URL|PATH */
+	const char *sha256; /* --sha256 HEX (for --source) */
+	const char *mirror; /* --mirror URL */
+	bool force;	    /* register even when no installed kernel needs it */
+};
+
+/* Is arg a template reference rather than a path or DKMS NAME/VERSION? */
+bool kmb_cli_is_template_ref(const char *arg);
+
+/* Returns a kmb_exit code; messages printed. */
+int kmb_cli_add_template(struct kmb_ctx *ctx, const char *arg, const struct kmb_cli_add_opts *o);
