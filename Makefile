@@ -59,8 +59,16 @@ $(SB)/tests/%: tests/unit/%.c $(SAN_ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_ENGINE_OBJ) $(LIBS) -lcmocka
 
-kmbuild.8: docs/kmbuild.8.in
-	sed -e 's/@VERSION@/$(shell sed -n 's/^#define KMB_VERSION "\(.*\)"/\1/p' src/kmb.h)/' $< > $@
+# The manual: the core page plus the "## " sections of each area's doc, converted.
+MAN_MD := "docs/conf-formats.md=Module definitions in detail" \
+	  "docs/signing.md=Signing and MOK keys" "docs/verify.md=Verification before reboot" \
+	  "docs/headers.md=Kernel headers" "docs/hooks.md=Hooks and initramfs" \
+	  "docs/templates.md=Templates"
+kmbuild.8: docs/kmbuild.8.in scripts/md2man.py $(wildcard docs/*.md)
+	python3 scripts/md2man.py $(MAN_MD) > $@.sections
+	sed -e 's/@VERSION@/$(shell sed -n 's/^#define KMB_VERSION "\(.*\)"/\1/p' src/kmb.h)/' \
+	    -e '/^\.\\" @SECTIONS@/r $@.sections' -e '/^\.\\" @SECTIONS@/d' $< > $@
+	rm -f $@.sections
 
 units: $(UNIT_BIN)
 units-san: $(SAN_UNIT_BIN)
