@@ -1,0 +1,167 @@
+# Shared by tests/integration/4[0-3]-headers-*.sh: a miniature Debian repository made of
+# REAL packages from the Debian archive, signed with a throw-away key, served over HTTP on
+# 127.0.0.1 by tests/helpers/httpd.py. Source it after lib.sh.
+
+HELPERS=$KMB_TOP/tests/helpers
+DEB_CACHE=${KMB_TEST_DEB_CACHE:-/var/cache/kmbuild-test/debs}
+HTTPD_PID=
+GNUPGHOME_T=$T/gnupg
+
+headers_cleanup() {
+	if [ -n "$HTTPD_PID" ]; then
+		kill "$HTTPD_PID" 2>/dev/null || true
+		wait "$HTTPD_PID" 2>/dev/null || true
+	fi
+	if [ -d "$GNUPGHOME_T" ]; then
+		gpgconf --homedir "$GNUPGHOME_T" --kill gpg-agent 2>/dev/null || true
+	fi
+	cleanup
+}
+trap headers_cleanup EXIT
+
+# The test server is local: a proxy from the CI environment must not stand in between (apt,
+# for get_debs, keeps its proxy).
+export no_proxy=127.0.0.1,localhost${no_proxy:+,$no_proxy}
+export NO_PROXY=$no_proxy
+# Fast retries: the back-off is tested, not waited for.
+export KMBUILD_FETCH_BACKOFF_MS=50 KMBUILD_FETCH_RETRIES=2 KMBUILD_FETCH_CONNECT_TIMEOUT=5
+
+# The newest linux-headers-6.1.0-N-amd64 in the apt index that is NOT installed here.
+pick_uninstalled_kernel() {
+	local p k
+	for p in $(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' |
+		awk '{print $1}' | sort -V -r); do
+		k=${p#linux-headers-}
+		if [ ! -e "/usr/src/linux-headers-$k" ] && [ ! -e "/lib/modules/$k" ] &&
+			! dpkg -s "$p" >/dev/null 2>&1; then
+			echo "$k"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# get_debs K: the three real .debs for K (the headers, their -common package, linux-kbuild-6.1)
+# in the versions apt would install now, from $DEB_CACHE or downloaded there with
+# `apt-get download` (checked against apt's SHA256). Sets DEB_HDR, DEB_COMMON, DEB_KBUILD.
+get_debs() {
+	local k=$1 pkgs uris
+	pkgs="linux-headers-$k linux-headers-${k%-amd64}-common linux-kbuild-6.1"
+	mkdir -p "$DEB_CACHE"
+	# shellcheck disable=SC2086
+	uris=$(apt-get download --print-uris $pkgs 2>/dev/null) ||
+		fail "apt-get download --print-uris $pkgs"
+	[ "$(echo "$uris" | grep -c .)" = 3 ] || fail "apt does not know all of: $pkgs"
+	(
+		flock 9
+		cd "$DEB_CACHE"
+		echo "$uris" | while read -r _ file _ sum; do
+			[ -f "$file" ] && [ "SHA256:$(sha256sum <"$file" | cut -d' ' -f1)" = "$sum" ] &&
+				continue
+			rm -f "$file"
+			apt-get download -q "$(echo "$file" | cut -d_ -f1)" >/dev/null 2>&1 ||
+				{ echo "apt-get download ${file%%_*} failed" >&2; exit 1; }
+			[ -f "$file" ] || { echo "apt-get download did not write $file" >&2; exit 1; }
+		done
+	) 9>"$DEB_CACHE/.lock" || fail "cannot obtain the .debs for $k"
+	local files
+	files=$(echo "$uris" | awk '{print $2}')
+	DEB_HDR=$DEB_CACHE/$(echo "$files" | grep "^linux-headers-${k}_")
+	DEB_COMMON=$DEB_CACHE/$(echo "$files" | grep "^linux-headers-${k%-amd64}-common_")
+	DEB_KBUILD=$DEB_CACHE/$(echo "$files" | grep "^linux-kbuild-6.1_")
+}
+
+# A throw-away signing key, and its public key as a gpgv keyring. mkkey NAME -> $T/NAME.gpg
+mkkey() {
+	local name=$1
+	mkdir -p "$GNUPGHOME_T" && chmod 700 "$GNUPGHOME_T"
+	gpg --homedir "$GNUPGHOME_T" --batch --quiet --pinentry-mode loopback --passphrase '' \
+		--quick-gen-key "kmbuild test $name <$name@test.invalid>" ed25519 sign 1d 2>/dev/null
+	gpg --homedir "$GNUPGHOME_T" --batch --export "$name@test.invalid" >"$T/$name.gpg"
+	[ -s "$T/$name.gpg" ] || fail "gpg key $name"
+}
+
+# sign_release DIR KEYNAME: DIR/Release -> DIR/InRelease (clearsigned).
+sign_release() {
+	gpg --homedir "$GNUPGHOME_T" --batch --yes --quiet --pinentry-mode loopback \
+		--passphrase '' --local-user "$2@test.invalid" --clearsign \
+		-o "$1/InRelease" "$1/Release"
+}
+
+# write_release DISTDIR SUITE [EXTRA_FIELD_LINE]: a Release listing main/binary-amd64/Packages*.
+write_release() {
+	local d=$1 suite=$2 extra=${3:-} f
+	{
+		echo "Origin: kmbuild-test"
+		echo "Label: kmbuild-test"
+		echo "Suite: $suite"
+		echo "Codename: $suite"
+		echo "Date: $(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S UTC')"
+		[ -n "$extra" ] && echo "$extra"
+		echo "Architectures: amd64"
+		echo "Components: main"
+		echo "SHA256:"
+		for f in main/binary-amd64/Packages main/binary-amd64/Packages.xz \
+			main/binary-amd64/Packages.gz; do
+			[ -f "$d/$f" ] || continue
+			printf ' %s %s %s\n' "$(sha256sum <"$d/$f" | cut -d' ' -f1)" \
+				"$(stat -c %s "$d/$f")" "$f"
+		done
+	} >"$d/Release"
+}
+
+# make_packages DISTDIR: compress DISTDIR/main/binary-amd64/Packages.
+make_packages() {
+	local b=$1/main/binary-amd64
+	xz -k -f "$b/Packages"
+	gzip -k -f -n "$b/Packages"
+}
+
+# build_repo WWW SUITE KEYNAME DEB...: WWW/debian with the debs in pool/, a Packages index made
+# by dpkg-scanpackages and a signed InRelease.
+build_repo() {
+	local www=$1 suite=$2 key=$3
+	shift 3
+	local top=$www/debian d=$www/debian/dists/$suite
+	mkdir -p "$top/pool/main" "$d/main/binary-amd64"
+	cp "$@" "$top/pool/main/"
+	(cd "$top" && dpkg-scanpackages -m pool /dev/null 2>/dev/null) >"$d/main/binary-amd64/Packages"
+	grep -q '^Package: ' "$d/main/binary-amd64/Packages" || fail "dpkg-scanpackages"
+	make_packages "$d"
+	write_release "$d" "$suite"
+	sign_release "$d" "$key"
+}
+
+# start_httpd WWW: serve WWW on 127.0.0.1; sets PORT, URL. Behaviour from $T/rules.
+start_httpd() {
+	: >"$T/rules"
+	: >"$T/httpd.log"
+	rm -f "$T/port"
+	python3 "$HELPERS/httpd.py" --root "$1" --port-file "$T/port" --rules "$T/rules" \
+		--log "$T/httpd.log" &
+	HTTPD_PID=$!
+	local i
+	for i in $(seq 50); do
+		[ -s "$T/port" ] && break
+		sleep 0.1
+	done
+	[ -s "$T/port" ] || fail "httpd did not start"
+	PORT=$(cat "$T/port")
+	URL=http://127.0.0.1:$PORT
+}
+
+rules() { printf '%s\n' "$@" >"$T/rules"; }
+
+# The headers cache must hold nothing but complete trees (no staging left-overs).
+assert_cache_clean() {
+	local c=$ROOT/var/cache/kmbuild/headers
+	[ -d "$c" ] || return 0
+	local left
+	left=$(find "$c" -mindepth 1 -maxdepth 1 -name '.staging-*' | head -n 1)
+	[ -z "$left" ] || fail "staging left in the cache: $left"
+}
+
+# assert_one_line TEXT: an error is exactly one line.
+assert_one_line() {
+	[ "$(printf '%s\n' "$1" | grep -c .)" = 1 ] || fail "error is not one line: $1"
+}
