@@ -511,7 +511,14 @@ static int extract_file(const char *path, const char *dest_dir, bool rooted, boo
 	if (rpm) {
 		archive_read_support_format_cpio(in);
 	} else {
-		archive_read_support_format_all(in);
+		/* Source archive formats only: "all" includes mtree, which takes any text file
+		 * for an (empty) archive, and raw/empty, which take anything. */
+		archive_read_support_format_tar(in);
+		archive_read_support_format_gnutar(in);
+		archive_read_support_format_cpio(in);
+		archive_read_support_format_zip(in);
+		archive_read_support_format_7zip(in);
+		archive_read_support_format_ar(in);
 	}
 	r = open_file(&x, in, path);
 	if (r == 0)

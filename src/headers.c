@@ -1050,7 +1050,11 @@ int kmb_headers_ensure(const struct kmb_ctx *ctx, const char *release, char **di
 		herr(err, errlen, "no complete headers for %s (headers = never)", release);
 		return -ENOENT;
 	}
-	if ((pol == KMB_HEADERS_PM || pol == KMB_HEADERS_PM_THEN_FETCH) && !ctx->root[0]) {
+	/* Inside a dpkg maintainer script (a kernel hook) the package database is locked by the
+	 * running transaction: asking apt would only fail. */
+	bool pm_locked = getenv("DPKG_MAINTSCRIPT_NAME") != NULL;
+	if ((pol == KMB_HEADERS_PM || pol == KMB_HEADERS_PM_THEN_FETCH) && !ctx->root[0] &&
+	    !pm_locked) {
 		r = kmb_headers_install(ctx, release, false, pm_err, sizeof(pm_err));
 		if (r == 0 && kmb_headers_find(ctx, release, dir, NULL) == 0) {
 			*how = "installed";

@@ -8,41 +8,23 @@
 #include <sys/utsname.h>
 
 #include "conf.h"
+#include "headers.h"
 #include "kernel.h"
 #include "util.h"
 
-/* Places a kernel's headers live, relative to a root ("%s" is the release). */
-static const char *const header_layouts[] = {
-	"/lib/modules/%s/build",
-	"/usr/src/linux-headers-%s",
-	"/usr/src/kernels/%s",
-	"/var/cache/kmbuild/headers/%s/usr/src/linux-headers-%s",
-};
-
+/* The first complete headers tree: under the root, kmbuild's cache, then (for a sandbox root)
+ * read-only on the host. headers.c knows the layouts and what "complete" means. */
 static char *find_headers(const struct kmb_ctx *ctx, const char *release)
 {
-	/* Root first; the host only when the root is a sandbox. */
-	const char *roots[2] = {ctx->root, ""};
-	size_t nroots = ctx->root[0] ? 2 : 1;
-
-	for (size_t r = 0; r < nroots; r++) {
-		for (size_t i = 0; i < KMB_ARRAY_SIZE(header_layouts); i++) {
-			char *rel = kmb_xasprintf(header_layouts[i], release, release);
-			char *dir = kmb_xasprintf("%s%s", roots[r], rel);
-			char *mk = kmb_xasprintf("%s/Makefile", dir);
-			bool ok = kmb_exists(mk);
-			free(rel);
-			free(mk);
-			if (ok) {
-				char *real = realpath(dir, NULL);
-				free(dir);
-				return real ? real : NULL;
-			}
-			free(dir);
-		}
-	}
-	return NULL;
+	char *dir = NULL;
+	if (kmb_headers_find(ctx, release, &dir, NULL) < 0)
+		return NULL;
+	char *real = realpath(dir, NULL);
+	free(dir);
+	return real;
 }
+
+static void drop_config(struct kmb_kernel *k);
 
 static int cfg_cmp(const void *a, const void *b)
 {
@@ -159,18 +141,37 @@ void kmb_kernel_free(struct kmb_kernel *k)
 {
 	if (!k)
 		return;
-	for (size_t i = 0; i < k->n_cfg; i++) {
-		free(k->cfg_names[i]);
-		free(k->cfg_values[i]);
-	}
-	free(k->cfg_names);
-	free(k->cfg_values);
+	drop_config(k);
 	free(k->release);
 	free(k->arch);
 	free(k->modules_dir);
 	free(k->headers_dir);
 	free(k->sysmap);
 	free(k);
+}
+
+static void drop_config(struct kmb_kernel *k)
+{
+	for (size_t i = 0; i < k->n_cfg; i++) {
+		free(k->cfg_names[i]);
+		free(k->cfg_values[i]);
+	}
+	free(k->cfg_names);
+	free(k->cfg_values);
+	k->cfg_names = k->cfg_values = NULL;
+	k->n_cfg = 0;
+	k->config_read = false;
+}
+
+void kmb_kernel_set_headers(struct kmb_kernel *k, const char *dir)
+{
+	free(k->headers_dir);
+	k->headers_dir = realpath(dir, NULL);
+	if (!k->headers_dir)
+		k->headers_dir = kmb_xstrdup(dir);
+	drop_config(k);
+	free(k->arch);
+	k->arch = detect_arch(k);
 }
 
 enum kmb_compress kmb_kernel_compression(struct kmb_kernel *k)

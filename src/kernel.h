@@ -25,6 +25,9 @@ struct kmb_kernel {
 int kmb_kernel_open(const struct kmb_ctx *ctx, const char *release, struct kmb_kernel **out);
 void kmb_kernel_free(struct kmb_kernel *k);
 
+/* Headers obtained later (fetched, installed): use them and re-read the configuration. */
+void kmb_kernel_set_headers(struct kmb_kernel *k, const char *dir);
+
 /* Every kernel known under the root (installed dirs, plus kernels whose headers exist under
  * the root or, read-only, on the host), sorted newest first by kmb_vercmp. */
 int kmb_kernel_list(const struct kmb_ctx *ctx, struct kmb_kernel ***out, size_t *n);

@@ -11,6 +11,7 @@
 
 #include "build.h"
 #include "cli.h"
+#include "headers.h"
 #include "hookctl.h"
 #include "initramfs.h"
 #include "install.h"
@@ -181,11 +182,25 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	kmb_registry_names(ctx, &names, &n_names);
 	for (size_t ki = 0; ki < ks.n; ki++) {
 		struct kmb_kernel *k = ks.k[ki];
+		char herr[1024] = "";
+		if (!k->headers_dir && n_names > 0) {
+			/* Missing headers are the commonest reason nothing gets rebuilt: get them
+			 * as the headers policy says (package manager, then download). */
+			char *dir = NULL;
+			const char *how = NULL;
+			if (kmb_headers_ensure(ctx, k->release, &dir, &how, herr, sizeof(herr)) == 0) {
+				kmb_kernel_set_headers(k, dir);
+				if (ctx->verbosity >= KMB_NORMAL && !ctx->json)
+					printf("Kernel headers for %s were missing: %s (%s).\n", k->release,
+					       how, k->headers_dir);
+			}
+			free(dir);
+		}
 		if (!k->headers_dir) {
 			if (hook == KMB_HOOK_NONE) /* hooks explain it in kmb_hook_finish() */
-				kmb_err("kernel headers for %s not found: nothing built for it "
-					"(kmbuild headers install %s)",
-					k->release, k->release);
+				kmb_err("kernel headers for %s not found: nothing built for it (%s)",
+					k->release,
+					herr[0] ? herr : "kmbuild headers install/fetch RELEASE");
 			failed++;
 			rc = KMB_EXIT_NOHEADERS;
 			continue;

@@ -9,6 +9,10 @@ mkdir -p "$ROOT"
 cleanup() { [ "${KMB_KEEP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT
 
+# Tests never reach a package mirror by accident: headers are only fetched where a test
+# sets up its own repository on 127.0.0.1 and says so.
+export KMBUILD_HEADERS=${KMBUILD_HEADERS:-never}
+
 # kmb ARGS...: run kmbuild against the sandbox root.
 kmb() { "$KMBUILD" --root "$ROOT" "$@"; }
 
