@@ -685,19 +685,6 @@ int kmb_archive_check_tree(const char *dir, char *err, size_t errlen)
 	return check_walk(&x, "", 0);
 }
 
-static void __attribute__((format(printf, 3, 4)))
-rawerr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	one_line(err);
-}
-
 int kmb_archive_read_raw(const char *path, size_t max_len, char **out, size_t *len, char *err,
 			 size_t errlen)
 {
@@ -713,7 +700,7 @@ int kmb_archive_read_raw(const char *path, size_t max_len, char **out, size_t *l
 	archive_read_support_format_raw(a);
 	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
 		int e2 = archive_errno(a);
-		rawerr(err, errlen, "%s: %s", path, archive_error_string(a));
+		kmb_errbuf(err, errlen, "%s: %s", path, archive_error_string(a));
 		r = e2 > 0 ? -e2 : -EIO;
 		goto out;
 	}
@@ -721,7 +708,7 @@ int kmb_archive_read_raw(const char *path, size_t max_len, char **out, size_t *l
 	if (h == ARCHIVE_EOF)
 		goto done;
 	if (h < ARCHIVE_WARN) {
-		rawerr(err, errlen, "%s: %s", path, archive_error_string(a));
+		kmb_errbuf(err, errlen, "%s: %s", path, archive_error_string(a));
 		r = -EIO;
 		goto out;
 	}
@@ -730,12 +717,12 @@ int kmb_archive_read_raw(const char *path, size_t max_len, char **out, size_t *l
 		if (n == 0)
 			break;
 		if (n < 0) {
-			rawerr(err, errlen, "%s: corrupt data: %s", path, archive_error_string(a));
+			kmb_errbuf(err, errlen, "%s: corrupt data: %s", path, archive_error_string(a));
 			r = -EIO;
 			goto out;
 		}
 		if (b.len + (size_t)n > max_len) {
-			rawerr(err, errlen, "%s: decompresses to more than %zu bytes", path,
+			kmb_errbuf(err, errlen, "%s: decompresses to more than %zu bytes", path,
 			       max_len);
 			r = -EFBIG;
 			goto out;

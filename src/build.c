@@ -244,17 +244,6 @@ struct build_job {
 	char *sign_note;
 };
 
-static int fail(char **reason, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **reason, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(reason, fmt, ap) < 0)
-		*reason = NULL;
-	va_end(ap);
-	return rc;
-}
-
 static int check_depends(struct build_job *j, char **reason)
 {
 	struct kmb_buf missing = {0};
@@ -268,7 +257,7 @@ static int check_depends(struct build_job *j, char **reason)
 	}
 	if (!missing.len)
 		return 0;
-	int rc = fail(reason, KMB_EXIT_DEPENDS, "BUILD_DEPENDS not installed for %s: %s",
+	int rc = kmb_fail(reason, KMB_EXIT_DEPENDS, "BUILD_DEPENDS not installed for %s: %s",
 		      j->k->release, missing.s);
 	kmb_buf_free(&missing);
 	return rc;
@@ -286,7 +275,7 @@ static int apply_patches(struct build_job *j, char **reason)
 					      : kmb_xasprintf("%s/patches/%s", j->build_dir, p->file);
 		free(over);
 		if (!kmb_exists(file)) {
-			int rc = fail(reason, KMB_EXIT_INSTALLED, "%s: PATCH[%zu]: %s not found",
+			int rc = kmb_fail(reason, KMB_EXIT_INSTALLED, "%s: PATCH[%zu]: %s not found",
 				      j->pkg->conf_path, i, file);
 			free(file);
 			return rc;
@@ -298,7 +287,7 @@ static int apply_patches(struct build_job *j, char **reason)
 		int rc = kmb_run(&r);
 		free(file);
 		if (rc != 0)
-			return fail(reason, KMB_EXIT_INSTALL, "patch %s failed (exit %d)", p->file,
+			return kmb_fail(reason, KMB_EXIT_INSTALL, "patch %s failed (exit %d)", p->file,
 				    rc);
 	}
 	return 0;
@@ -317,7 +306,7 @@ static int run_make(struct build_job *j, char **reason)
 	int rc = kmb_run(&r);
 	strv_free_raw(env);
 	if (rc != 0) {
-		rc = fail(reason, KMB_EXIT_MAKE, "make failed (exit %d): %s; log: %s/log/make.log",
+		rc = kmb_fail(reason, KMB_EXIT_MAKE, "make failed (exit %d): %s; log: %s/log/make.log",
 			  rc, cmd, j->final_dir);
 		free(cmd);
 		return rc;
@@ -343,7 +332,7 @@ static int compression_for(const struct kmb_ctx *ctx, struct kmb_kernel *k,
 	else if (!strcmp(c, "zstd"))
 		*out = KMB_COMPRESS_ZSTD;
 	else
-		return fail(reason, KMB_EXIT_USAGE,
+		return kmb_fail(reason, KMB_EXIT_USAGE,
 			    "kmbuild.conf: compress: '%s' is not auto, none, gzip, xz or zstd", c);
 	return 0;
 }
@@ -377,20 +366,20 @@ static int finish_modules(struct build_job *j, char **reason)
 					    m->built_name);
 		char *out = kmb_xasprintf("%s/%s.ko", moddir, m->dest_name);
 		if (!kmb_exists(built)) {
-			rc = fail(reason, KMB_EXIT_NOKO, "build produced no %s%s.ko (BUILT_MODULE_NAME[%zu])",
+			rc = kmb_fail(reason, KMB_EXIT_NOKO, "build produced no %s%s.ko (BUILT_MODULE_NAME[%zu])",
 				  m->built_location, m->built_name, i);
 		} else if (kmb_copy_file_atomic(built, out, 0644) < 0) {
-			rc = fail(reason, KMB_EXIT_FAIL, "cannot copy %s", built);
+			rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot copy %s", built);
 		} else if (m->strip) {
 			const char *argv[] = {"strip", "-g", out, NULL};
 			struct kmb_run r = {.argv = argv, .out_fd = j->log_fd, .in_fd = -1};
 			if (kmb_run(&r) != 0)
-				rc = fail(reason, KMB_EXIT_FAIL, "strip -g %s failed", out);
+				rc = kmb_fail(reason, KMB_EXIT_FAIL, "strip -g %s failed", out);
 		}
 		if (rc == 0 && signer && kmb_sign_file(signer, out, err, sizeof(err)) < 0)
-			rc = fail(reason, KMB_EXIT_FAIL, "signing failed: %s", err);
+			rc = kmb_fail(reason, KMB_EXIT_FAIL, "signing failed: %s", err);
 		if (rc == 0 && compress_file(out, comp, j->log_fd) != 0)
-			rc = fail(reason, KMB_EXIT_FAIL, "compressing %s failed", out);
+			rc = kmb_fail(reason, KMB_EXIT_FAIL, "compressing %s failed", out);
 		if (rc == 0)
 			kmb_buf_printf(&j->modules, "%s.ko%s %s\n", m->dest_name,
 				       kmb_compress_suffix(comp), m->dest_location);
@@ -476,7 +465,7 @@ static int excluded_modules(struct build_job *j, char **reason)
 	}
 	int rc = 0;
 	if (n_excl == j->pkg->n_modules && n_excl > 0)
-		rc = fail(reason, KMB_EXIT_EXCLUDED, "excluded on %s: %s", j->k->release, why.s);
+		rc = kmb_fail(reason, KMB_EXIT_EXCLUDED, "excluded on %s: %s", j->k->release, why.s);
 	kmb_buf_free(&why);
 	return rc;
 }
@@ -494,7 +483,7 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	if (rc)
 		return rc;
 	if (!k->headers_dir) {
-		rc = fail(reason, KMB_EXIT_NOHEADERS,
+		rc = kmb_fail(reason, KMB_EXIT_NOHEADERS,
 			  "kernel headers for %s not found (looked in %s/%s/build, "
 			  "/usr/src/linux-headers-%s; try: kmbuild headers install %s)",
 			  k->release, ctx->modules_dir, k->release, k->release, k->release);
@@ -517,7 +506,7 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	char *logdir = kmb_xasprintf("%s/log", j.tmp_dir);
 	if ((rc = kmb_mkdir_p(j.build_dir, 0755)) < 0 || (rc = kmb_mkdir_p(logdir, 0755)) < 0) {
 		free(logdir);
-		rc = fail(reason, KMB_EXIT_FAIL, "cannot create %s: %s", j.tmp_dir, strerror(-rc));
+		rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot create %s: %s", j.tmp_dir, strerror(-rc));
 		goto out;
 	}
 	char *logp = kmb_xasprintf("%s/make.log", logdir);
@@ -525,20 +514,20 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	j.log_fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	free(logp);
 	if (j.log_fd < 0) {
-		rc = fail(reason, KMB_EXIT_FAIL, "cannot write make.log in %s", j.tmp_dir);
+		rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot write make.log in %s", j.tmp_dir);
 		goto out;
 	}
 	logf_(j.log_fd, "kmbuild %s: building %s/%s for %s (%s) with headers %s\n", KMB_VERSION,
 	      name, version, k->release, k->arch, k->headers_dir);
 
 	if (copy_tree(j.src_dir, j.build_dir, j.log_fd) != 0) {
-		rc = fail(reason, KMB_EXIT_FAIL, "cannot copy source %s", j.src_dir);
+		rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot copy source %s", j.src_dir);
 		goto failed;
 	}
 	if ((rc = apply_patches(&j, reason)))
 		goto failed;
 	if ((rc = kmb_run_script(ctx, name, j.pkg->pre_build, j.build_dir, j.log_fd)) != 0) {
-		rc = fail(reason, KMB_EXIT_MAKE, "PRE_BUILD %s failed (exit %d)", j.pkg->pre_build,
+		rc = kmb_fail(reason, KMB_EXIT_MAKE, "PRE_BUILD %s failed (exit %d)", j.pkg->pre_build,
 			  rc);
 		goto failed;
 	}
@@ -552,7 +541,7 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	rc = 0;
 	if (write_record(&j, j.tmp_dir, "built", NULL, kmb_now_ms() - t0) < 0 ||
 	    commit_dir(j.tmp_dir, j.final_dir) < 0) {
-		rc = fail(reason, KMB_EXIT_NOKO, "cannot move the build into %s", j.final_dir);
+		rc = kmb_fail(reason, KMB_EXIT_NOKO, "cannot move the build into %s", j.final_dir);
 		goto failed;
 	}
 	/* DKMS's view: <m>/<v>/build is the latest build dir. */

@@ -42,21 +42,6 @@ void kmb_fetch_opts_init(struct kmb_fetch_opts *o, const struct kmb_ctx *ctx)
 	o->backoff_ms = conf_long(ctx, "fetch_backoff_ms", 500, 0);
 }
 
-static void __attribute__((format(printf, 3, 4)))
-ferr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (char *p = err; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-}
-
 struct xfer {
 	int fd;
 	long long written; /* bytes in the .part, including the resumed prefix */
@@ -176,7 +161,7 @@ static enum attempt attempt(CURL *c, const char *url, const char *part,
 	x.fd = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (x.fd < 0) {
 		*rc = -errno;
-		ferr(err, errlen, "%s: %s", part, strerror(errno));
+		kmb_errbuf(err, errlen, "%s: %s", part, strerror(errno));
 		return ATT_FAIL;
 	}
 	if (fstat(x.fd, &st) < 0) {
@@ -201,7 +186,7 @@ static enum attempt attempt(CURL *c, const char *url, const char *part,
 	int fsync_failed = cc == CURLE_OK && fsync(x.fd) < 0;
 	if (close(x.fd) < 0 || fsync_failed) {
 		*rc = -errno;
-		ferr(err, errlen, "%s: %s", part, strerror(errno));
+		kmb_errbuf(err, errlen, "%s: %s", part, strerror(errno));
 		return ATT_FAIL;
 	}
 	if (cc == CURLE_OK)
@@ -209,18 +194,18 @@ static enum attempt attempt(CURL *c, const char *url, const char *part,
 
 	if (x.too_big) {
 		*rc = -EFBIG;
-		ferr(err, errlen, "%s: larger than %lld bytes", url, o->max_size);
+		kmb_errbuf(err, errlen, "%s: larger than %lld bytes", url, o->max_size);
 		unlink(part);
 		return ATT_FAIL;
 	}
 	if (x.write_failed) {
 		*rc = -x.write_errno;
-		ferr(err, errlen, "%s: %s", part, strerror(x.write_errno));
+		kmb_errbuf(err, errlen, "%s: %s", part, strerror(x.write_errno));
 		return ATT_FAIL;
 	}
 	*rc = -EIO;
 	if (cc == CURLE_HTTP_RETURNED_ERROR) {
-		ferr(err, errlen, "%s: HTTP %ld", url, code);
+		kmb_errbuf(err, errlen, "%s: HTTP %ld", url, code);
 		if (code == 404 || code == 410) {
 			*rc = -ENOENT;
 			unlink(part);
@@ -230,7 +215,7 @@ static enum attempt attempt(CURL *c, const char *url, const char *part,
 			return ATT_RESTART;
 		return code >= 500 || code == 408 || code == 429 ? ATT_RETRY : ATT_FAIL;
 	}
-	ferr(err, errlen, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
+	kmb_errbuf(err, errlen, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
 	if (cc == CURLE_RANGE_ERROR) /* the server ignored Range: start over */
 		return ATT_RESTART;
 	return transient_curl(cc) ? ATT_RETRY : ATT_FAIL;
@@ -247,13 +232,13 @@ int kmb_fetch_file(const char *url, const char *dest, const struct kmb_fetch_opt
 	if (err && errlen)
 		err[0] = '\0';
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		ferr(err, errlen, "%s: cannot initialise libcurl", url);
+		kmb_errbuf(err, errlen, "%s: cannot initialise libcurl", url);
 		free(part);
 		return -EIO;
 	}
 	c = curl_easy_init();
 	if (!c) {
-		ferr(err, errlen, "%s: cannot initialise libcurl", url);
+		kmb_errbuf(err, errlen, "%s: cannot initialise libcurl", url);
 		curl_global_cleanup();
 		free(part);
 		return -ENOMEM;
@@ -279,7 +264,7 @@ int kmb_fetch_file(const char *url, const char *dest, const struct kmb_fetch_opt
 		if (a == ATT_DONE) {
 			rc = rename(part, dest) < 0 ? -errno : 0;
 			if (rc < 0)
-				ferr(err, errlen, "%s: %s", dest, strerror(-rc));
+				kmb_errbuf(err, errlen, "%s: %s", dest, strerror(-rc));
 			break;
 		}
 		if (a == ATT_FAIL)
@@ -315,17 +300,17 @@ static int check_file(const char *path, const char *label, const char *sha256, l
 	if (stat(path, &st) < 0)
 		return -errno;
 	if (size >= 0 && st.st_size != size) {
-		ferr(err, errlen, "%s: size %lld, expected %lld", label, (long long)st.st_size,
+		kmb_errbuf(err, errlen, "%s: size %lld, expected %lld", label, (long long)st.st_size,
 		     size);
 		return -EBADMSG;
 	}
 	r = kmb_sha256_file(path, hex);
 	if (r < 0) {
-		ferr(err, errlen, "%s: %s", path, strerror(-r));
+		kmb_errbuf(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	if (strcasecmp(hex, sha256) != 0) {
-		ferr(err, errlen, "%s: SHA256 mismatch: got %s, expected %s", label, hex, sha256);
+		kmb_errbuf(err, errlen, "%s: SHA256 mismatch: got %s, expected %s", label, hex, sha256);
 		return -EBADMSG;
 	}
 	return 0;

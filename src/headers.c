@@ -29,21 +29,6 @@
 #include "repo_rpm.h"
 #include "util.h"
 
-static void __attribute__((format(printf, 3, 4)))
-herr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (char *p = err; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-}
-
 /* --- find --- */
 
 static bool is_exec(const char *dir, const char *rel)
@@ -230,7 +215,7 @@ int kmb_headers_policy(const struct kmb_ctx *ctx, enum kmb_headers_policy *p, ch
 	else if (!strcmp(v, "package-manager,fetch") || !strcmp(v, "package-manager fetch"))
 		*p = KMB_HEADERS_PM_THEN_FETCH;
 	else {
-		herr(err, errlen,
+		kmb_errbuf(err, errlen,
 		     "kmbuild.conf: headers = '%s': expected package-manager, fetch or never", v);
 		return -EINVAL;
 	}
@@ -329,13 +314,13 @@ static int stage_begin(const struct kmb_ctx *ctx, const char *k, struct stage *s
 	s->downloads = kmb_root_path(ctx, "/var/cache/kmbuild/downloads");
 	if ((r = kmb_mkdir_p(s->cache_root, 0755)) < 0 ||
 	    (r = kmb_mkdir_p(s->downloads, 0755)) < 0) {
-		herr(err, errlen, "%s: %s", s->cache_root, strerror(-r));
+		kmb_errbuf(err, errlen, "%s: %s", s->cache_root, strerror(-r));
 		return r;
 	}
 	char *tmpl = kmb_xasprintf("%s/.staging-%s-XXXXXX", s->cache_root, k);
 	if (!mkdtemp(tmpl)) {
 		r = -errno;
-		herr(err, errlen, "%s: %s", tmpl, strerror(errno));
+		kmb_errbuf(err, errlen, "%s: %s", tmpl, strerror(errno));
 		free(tmpl);
 		return r;
 	}
@@ -344,7 +329,7 @@ static int stage_begin(const struct kmb_ctx *ctx, const char *k, struct stage *s
 	s->work = kmb_xasprintf("%s/work", s->dir);
 	if (mkdir(s->tree, 0755) < 0 || mkdir(s->work, 0700) < 0) {
 		r = -errno;
-		herr(err, errlen, "%s: %s", s->dir, strerror(errno));
+		kmb_errbuf(err, errlen, "%s: %s", s->dir, strerror(errno));
 		return r;
 	}
 	return 0;
@@ -384,13 +369,13 @@ static int stage_commit(struct stage *s, const char *k, bool force, char **dir, 
 		char sub[1024];
 		const char *e = err ? strstr(err, "entry '") : NULL;
 		snprintf(sub, sizeof(sub), "%s", e ? e : err ? err : "");
-		herr(err, errlen, "fetched packages for %s: %s", k, sub);
+		kmb_errbuf(err, errlen, "fetched packages for %s: %s", k, sub);
 		return -EBADMSG;
 	}
 	hdir = cache_headers_path(s->tree, k);
 	if (!kmb_headers_check(hdir, &c)) {
 		char *miss = kmb_headers_missing(&c);
-		herr(err, errlen,
+		kmb_errbuf(err, errlen,
 		     "fetched packages do not make a complete headers tree for %s: "
 		     "missing %s",
 		     k, miss);
@@ -403,7 +388,7 @@ static int stage_commit(struct stage *s, const char *k, bool force, char **dir, 
 	r = kmb_write_file_atomic(info, s->info.s ? s->info.s : "", s->info.len, 0644);
 	free(info);
 	if (r < 0) {
-		herr(err, errlen, "%s: %s", s->tree, strerror(-r));
+		kmb_errbuf(err, errlen, "%s: %s", s->tree, strerror(-r));
 		return r;
 	}
 	if (kmb_exists(s->entry) && force) {
@@ -421,7 +406,7 @@ static int stage_commit(struct stage *s, const char *k, bool force, char **dir, 
 		}
 	}
 	if (r < 0) {
-		herr(err, errlen, "%s: %s", s->entry, strerror(-r));
+		kmb_errbuf(err, errlen, "%s: %s", s->entry, strerror(-r));
 		return r;
 	}
 	kmb_fsync_dir(s->cache_root);
@@ -482,7 +467,7 @@ int kmb_headers_fix_makefile(const char *tree, const char *makefile_rel, char *e
 			const char *abs = strchr(p, '/');
 			char *target = kmb_xasprintf("%s%s", tree, abs);
 			if (!kmb_exists(target)) {
-				herr(err, errlen,
+				kmb_errbuf(err, errlen,
 				     "%s: includes %s, which none of the fetched packages provides",
 				     makefile_rel, abs);
 				free(target);
@@ -504,7 +489,7 @@ int kmb_headers_fix_makefile(const char *tree, const char *makefile_rel, char *e
 		r = kmb_write_file_atomic(path, out.s, out.len, 0644);
 out:
 	if (r < 0 && err && !err[0])
-		herr(err, errlen, "%s: %s", path, strerror(-r));
+		kmb_errbuf(err, errlen, "%s: %s", path, strerror(-r));
 	kmb_buf_free(&out);
 	free(data);
 	free(mdir);
@@ -599,7 +584,7 @@ static int deb_sources_init(const struct kmb_ctx *ctx, const struct kmb_headers_
 		kmb_strv_pushf(&suites, "%s-security", codename);
 	}
 	if (!suites.n) {
-		herr(err, errlen,
+		kmb_errbuf(err, errlen,
 		     "no suite to fetch from: %s has no VERSION_CODENAME; give --suite or set "
 		     "headers_suite in kmbuild.conf",
 		     ctx->os_release);
@@ -664,7 +649,7 @@ static int deb_lookup(const struct kmb_ctx *ctx, struct deb_sources *s, const ch
 			return 0;
 		}
 		if (f == -EBADMSG) {
-			herr(err, errlen, "%s %s: the index entry for %s is malformed",
+			kmb_errbuf(err, errlen, "%s %s: the index entry for %s is malformed",
 			     s->v[i].mirror, s->v[i].suite, name);
 			return f;
 		}
@@ -674,13 +659,13 @@ static int deb_lookup(const struct kmb_ctx *ctx, struct deb_sources *s, const ch
 		if (s->load_err[i] == 0)
 			kmb_buf_printf(&where, "%s%s", where.len ? ", " : "", s->v[i].suite);
 	if (!where.len)
-		herr(err, errlen, "%s",
+		kmb_errbuf(err, errlen, "%s",
 		     first_err[0] ? first_err : "no repository index could be read");
 	else if (op)
-		herr(err, errlen, "%s (%s %s) not found in %s (%s)", name, op, version, where.s,
+		kmb_errbuf(err, errlen, "%s (%s %s) not found in %s (%s)", name, op, version, where.s,
 		     s->v[0].mirror);
 	else
-		herr(err, errlen, "%s not found in %s (%s)", name, where.s, s->v[0].mirror);
+		kmb_errbuf(err, errlen, "%s not found in %s (%s)", name, where.s, s->v[0].mirror);
 	kmb_buf_free(&where);
 	return r;
 }
@@ -731,7 +716,7 @@ static int deb_resolve(const struct kmb_ctx *ctx, struct deb_sources *s, const c
 		if (!pl->p[i].depends)
 			continue;
 		if (kmb_deb_parse_depends(pl->p[i].depends, &deps, &nd) < 0) {
-			herr(err, errlen, "%s %s: malformed Depends: %s", pl->p[i].name,
+			kmb_errbuf(err, errlen, "%s %s: malformed Depends: %s", pl->p[i].name,
 			     pl->p[i].version, pl->p[i].depends);
 			return -EBADMSG;
 		}
@@ -839,7 +824,7 @@ static int fetch_rpm(const struct kmb_ctx *ctx, const char *release,
 	int r;
 
 	if (!mirror) {
-		herr(err, errlen,
+		kmb_errbuf(err, errlen,
 		     "no RPM repository: give --mirror URL (the directory holding "
 		     "repodata/) or set headers_mirror");
 		return -EINVAL;
@@ -898,7 +883,7 @@ int kmb_headers_fetch(const struct kmb_ctx *ctx, const char *release,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!kmb_is_safe_name(release)) {
-		herr(err, errlen, "'%s' is not a kernel release", release);
+		kmb_errbuf(err, errlen, "'%s' is not a kernel release", release);
 		return -EINVAL;
 	}
 	char *entry = kmb_headers_cache_dir(ctx, release);
@@ -916,7 +901,7 @@ int kmb_headers_fetch(const struct kmb_ctx *ctx, const char *release,
 		}
 		free(h);
 		/* Not ours in a complete state (hand-made?): never overwrite it silently. */
-		herr(err, errlen,
+		kmb_errbuf(err, errlen,
 		     "%s exists but is not a complete headers tree; use --force to "
 		     "replace it",
 		     entry);
@@ -975,16 +960,16 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 	if (r < 0)
 		return r;
 	if (!kmb_is_safe_name(release)) {
-		herr(err, errlen, "'%s' is not a kernel release", release);
+		kmb_errbuf(err, errlen, "'%s' is not a kernel release", release);
 		return -EINVAL;
 	}
 	if (pol == KMB_HEADERS_FETCH || pol == KMB_HEADERS_NEVER) {
-		herr(err, errlen, "kmbuild.conf has headers = %s: the package manager is not used",
+		kmb_errbuf(err, errlen, "kmbuild.conf has headers = %s: the package manager is not used",
 		     pol == KMB_HEADERS_FETCH ? "fetch" : "never");
 		return -EPERM;
 	}
 	if (ctx->root[0]) {
-		herr(err, errlen,
+		kmb_errbuf(err, errlen,
 		     "refusing to run the package manager for --root %s: it installs into the real "
 		     "system; use 'kmbuild headers fetch %s'",
 		     ctx->root, release);
@@ -994,7 +979,7 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 		char *pkg = kmb_xasprintf("linux-headers-%s", release);
 		const char *argv[] = {"apt-get", "install", "-y", pkg, NULL};
 		if (dry_run) {
-			herr(err, errlen, "would run: apt-get install -y %s", pkg);
+			kmb_errbuf(err, errlen, "would run: apt-get install -y %s", pkg);
 			free(pkg);
 			return 0;
 		}
@@ -1002,7 +987,7 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 		struct kmb_run run = {.argv = argv, .out_fd = -1, .in_fd = -1};
 		r = kmb_run(&run);
 		if (r != 0) {
-			herr(err, errlen, "apt-get install -y %s failed (%s %d)", pkg,
+			kmb_errbuf(err, errlen, "apt-get install -y %s failed (%s %d)", pkg,
 			     r < 0 ? "error" : "exit status", r < 0 ? -r : r);
 			r = r < 0 ? r : -EIO;
 		}
@@ -1010,7 +995,7 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 		return r;
 	}
 	if (in_path("dnf")) {
-		herr(err, errlen, "%s: dnf install kernel-devel-%s",
+		kmb_errbuf(err, errlen, "%s: dnf install kernel-devel-%s",
 		     dry_run ? "would run" : "kmbuild does not drive dnf; run", release);
 		return dry_run ? 0 : -ENOTSUP;
 	}
@@ -1020,11 +1005,11 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 				  : strstr(release, "-zen")	 ? "linux-zen-headers"
 				  : strstr(release, "-hardened") ? "linux-hardened-headers"
 								 : "linux-headers";
-		herr(err, errlen, "%s: pacman -S %s",
+		kmb_errbuf(err, errlen, "%s: pacman -S %s",
 		     dry_run ? "would run" : "kmbuild does not drive pacman; run", pkg);
 		return dry_run ? 0 : -ENOTSUP;
 	}
-	herr(err, errlen,
+	kmb_errbuf(err, errlen,
 	     "no supported package manager (apt-get, dnf, pacman) found; use "
 	     "'kmbuild headers fetch %s'",
 	     release);
@@ -1047,7 +1032,7 @@ int kmb_headers_ensure(const struct kmb_ctx *ctx, const char *release, char **di
 	if (r < 0)
 		return r;
 	if (pol == KMB_HEADERS_NEVER) {
-		herr(err, errlen, "no complete headers for %s (headers = never)", release);
+		kmb_errbuf(err, errlen, "no complete headers for %s (headers = never)", release);
 		return -ENOENT;
 	}
 	/* Inside a dpkg maintainer script (a kernel hook) the package database is locked by the
@@ -1061,13 +1046,13 @@ int kmb_headers_ensure(const struct kmb_ctx *ctx, const char *release, char **di
 			return 0;
 		}
 		if (pol == KMB_HEADERS_PM) {
-			herr(err, errlen, "%s",
+			kmb_errbuf(err, errlen, "%s",
 			     pm_err[0] ? pm_err : "package manager gave no headers");
 			return r < 0 ? r : -ENOENT;
 		}
 		kmb_debug(ctx, "%s", pm_err);
 	} else if (pol == KMB_HEADERS_PM) {
-		herr(err, errlen,
+		kmb_errbuf(err, errlen,
 		     "no complete headers for %s, and headers = package-manager cannot run for "
 		     "--root %s",
 		     release, ctx->root);

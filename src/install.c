@@ -129,17 +129,6 @@ static void pending_free(struct pending *p, size_t n)
 	free(p);
 }
 
-static int fail(char **reason, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **reason, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(reason, fmt, ap) < 0)
-		*reason = NULL;
-	va_end(ap);
-	return rc;
-}
-
 static int backup_original(const struct kmb_ctx *ctx, const char *name, struct kmb_kernel *k,
 			   const char *shadow)
 {
@@ -194,7 +183,7 @@ int kmb_uninstall(const struct kmb_ctx *ctx, const char *name, const char *versi
 
 	*reason = NULL;
 	if (!cur || strcmp(cur, version) != 0) {
-		rc = fail(reason, KMB_EXIT_NOTFOUND, "%s/%s is not installed for %s (%s)", name,
+		rc = kmb_fail(reason, KMB_EXIT_NOTFOUND, "%s/%s is not installed for %s (%s)", name,
 			  version, kernel, arch);
 		goto out;
 	}
@@ -233,13 +222,13 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 
 	*reason = NULL;
 	if (!k->installed) {
-		rc = fail(reason, KMB_EXIT_INSTALL, "kernel %s is not installed (%s missing)",
+		rc = kmb_fail(reason, KMB_EXIT_INSTALL, "kernel %s is not installed (%s missing)",
 			  k->release, k->modules_dir);
 		goto out;
 	}
 	if (!kmb_is_built(ctx, name, version, k->release, k->arch) ||
 	    kmb_read_file(mods, &list, NULL) < 0) {
-		rc = fail(reason, KMB_EXIT_NOTFOUND, "%s/%s is not built for %s (%s)", name, version,
+		rc = kmb_fail(reason, KMB_EXIT_NOTFOUND, "%s/%s is not built for %s (%s)", name, version,
 			  k->release, k->arch);
 		goto out;
 	}
@@ -250,7 +239,7 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 	int src_rc = kmb_run_script(ctx, name, pkg->pre_install, srcdir, STDERR_FILENO);
 	free(srcdir);
 	if (src_rc != 0) {
-		rc = fail(reason, KMB_EXIT_PRE_INSTALL, "PRE_INSTALL %s failed (exit %d)",
+		rc = kmb_fail(reason, KMB_EXIT_PRE_INSTALL, "PRE_INSTALL %s failed (exit %d)",
 			  pkg->pre_install, src_rc);
 		goto out;
 	}
@@ -291,7 +280,7 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 		if (r == 0)
 			r = kmb_copy_file_atomic(p[i].src, p[i].tmp, 0644);
 		if (r < 0)
-			rc = fail(reason, KMB_EXIT_INSTALL, "cannot write %s: %s", p[i].tmp,
+			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write %s: %s", p[i].tmp,
 				  strerror(-r));
 		free(parent);
 	}
@@ -305,7 +294,7 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 		if (p[i].shadow && backup_original(ctx, name, k, p[i].shadow) < 0)
 			kmb_warn("cannot back up shadowed %s", p[i].shadow);
 		if (rename(p[i].tmp, p[i].dest) < 0)
-			rc = fail(reason, KMB_EXIT_INSTALL, "cannot install %s: %s", p[i].dest,
+			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot install %s: %s", p[i].dest,
 				  strerror(errno));
 		rec[i].module = p[i].module;
 		rec[i].path = p[i].dest + strlen(ctx->root);
@@ -313,7 +302,7 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 	}
 	if (rc == 0)
 		rc = kmb_state_write_installed(ctx, name, version, k->release, k->arch, rec, n) < 0
-			     ? fail(reason, KMB_EXIT_INSTALL, "cannot write installed record")
+			     ? kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write installed record")
 			     : 0;
 	free(rec);
 	if (rc == 0) {
@@ -321,7 +310,7 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 					     k->release, k->arch);
 		char *target = kmb_xasprintf("%s/%s/%s", version, k->release, k->arch);
 		if (kmb_symlink_atomic(target, marker) < 0)
-			rc = fail(reason, KMB_EXIT_INSTALL, "cannot write %s", marker);
+			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write %s", marker);
 		free(marker);
 		free(target);
 	}

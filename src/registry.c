@@ -14,17 +14,6 @@
 #include "state.h"
 #include "util.h"
 
-static int fail(char **reason, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char **reason, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(reason, fmt, ap) < 0)
-		*reason = NULL;
-	va_end(ap);
-	return rc;
-}
-
 /* A source tarball holds the tree at its top, one directory down, or (DKMS mktarball)
  * under dkms_source_tree/. */
 static char *find_conf_dir(const char *top)
@@ -81,7 +70,7 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 
 	*name = *version = *reason = NULL;
 	if (stat(path, &st) < 0)
-		return fail(reason, KMB_EXIT_USAGE, "%s: %s", path, strerror(errno));
+		return kmb_fail(reason, KMB_EXIT_USAGE, "%s: %s", path, strerror(errno));
 	if (S_ISREG(st.st_mode) && !kmb_endswith(path, "dkms.conf") &&
 	    !kmb_endswith(path, "kmbuild.conf")) {
 		char aerr[512] = "";
@@ -90,12 +79,12 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 		kmb_rm_rf(tmp);
 		if (kmb_archive_extract(path, tmp, aerr, sizeof(aerr)) < 0) {
 			free(tmp);
-			return fail(reason, KMB_EXIT_BADCONF, "%s", aerr);
+			return kmb_fail(reason, KMB_EXIT_BADCONF, "%s", aerr);
 		}
 		extracted = tmp;
 		srcdir = find_conf_dir(tmp);
 		if (!srcdir) {
-			rc = fail(reason, KMB_EXIT_EXISTS, "%s: no dkms.conf or kmbuild.conf inside",
+			rc = kmb_fail(reason, KMB_EXIT_EXISTS, "%s: no dkms.conf or kmbuild.conf inside",
 				  path);
 			goto out;
 		}
@@ -106,23 +95,23 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 		srcdir = kmb_xstrdup(path);
 	}
 	if (!realpath(srcdir, real)) {
-		rc = fail(reason, KMB_EXIT_USAGE, "%s: %s", srcdir, strerror(errno));
+		rc = kmb_fail(reason, KMB_EXIT_USAGE, "%s: %s", srcdir, strerror(errno));
 		goto out;
 	}
 	kmb_conf_vars_for(ctx, NULL, &vars);
 	r = kmb_pkg_load(S_ISREG(st.st_mode) && !extracted ? path : real, &vars, &pkg, &err);
 	if (r < 0) {
-		rc = fail(reason, r == -ENOENT ? KMB_EXIT_NOTFOUND : KMB_EXIT_BADCONF, "%s", err.msg);
+		rc = kmb_fail(reason, r == -ENOENT ? KMB_EXIT_NOTFOUND : KMB_EXIT_BADCONF, "%s", err.msg);
 		goto out;
 	}
 	if (!kmb_is_safe_name(pkg->name) || !kmb_is_safe_name(pkg->version)) {
-		rc = fail(reason, KMB_EXIT_BADCONF, "%s: PACKAGE_NAME/PACKAGE_VERSION '%s/%s' is not "
+		rc = kmb_fail(reason, KMB_EXIT_BADCONF, "%s: PACKAGE_NAME/PACKAGE_VERSION '%s/%s' is not "
 			  "a valid file name", pkg->conf_path, pkg->name, pkg->version);
 		goto out;
 	}
 	vdir = kmb_state_version_dir(ctx, pkg->name, pkg->version);
 	if (kmb_exists(vdir)) {
-		rc = fail(reason, KMB_EXIT_EXISTS, "%s/%s is already added (kmbuild remove %s/%s "
+		rc = kmb_fail(reason, KMB_EXIT_EXISTS, "%s/%s is already added (kmbuild remove %s/%s "
 			  "--all first)", pkg->name, pkg->version, pkg->name, pkg->version);
 		goto out;
 	}
@@ -132,7 +121,7 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 	bool copied = false;
 	if (!in_place) {
 		if (kmb_exists(dest)) {
-			rc = fail(reason, KMB_EXIT_EXISTS, "%s already exists and is not %s", dest,
+			rc = kmb_fail(reason, KMB_EXIT_EXISTS, "%s already exists and is not %s", dest,
 				  real);
 			goto out;
 		}
@@ -141,7 +130,7 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 		if (kmb_mkdir_p(tmp, 0755) < 0 || copy_tree(real, tmp) < 0 || rename(tmp, dest) < 0) {
 			kmb_rm_rf(tmp);
 			free(tmp);
-			rc = fail(reason, KMB_EXIT_FAIL, "cannot copy %s to %s", real, dest);
+			rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot copy %s to %s", real, dest);
 			goto out;
 		}
 		free(tmp);
@@ -157,7 +146,7 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 		if (copied)
 			kmb_rm_rf(dest);
 		free(link);
-		rc = fail(reason, KMB_EXIT_FAIL, "cannot register %s in %s", pkg->name, vdir);
+		rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot register %s in %s", pkg->name, vdir);
 		goto out;
 	}
 	free(link);

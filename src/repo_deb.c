@@ -24,21 +24,6 @@
 #define KMB_MAX_PACKAGES_INDEX (1024LL * 1024 * 1024)
 #define KMB_MAX_INRELEASE      (64LL * 1024 * 1024)
 
-static void __attribute__((format(printf, 3, 4)))
-derr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (char *p = err; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-}
-
 static char *strip_slash(const char *s)
 {
 	size_t n = strlen(s);
@@ -286,12 +271,12 @@ int kmb_gpgv_verify(const char *keyring, const char *signed_path, const char *de
 	int r, fd;
 
 	if (!keyring || !*keyring || !realpath(keyring, kr)) {
-		derr(err, errlen, "keyring '%s': %s", keyring ? keyring : "",
+		kmb_errbuf(err, errlen, "keyring '%s': %s", keyring ? keyring : "",
 		     keyring && *keyring ? strerror(errno) : "not set");
 		return -EKEYREJECTED;
 	}
 	if (!kmb_exists(kr) || kmb_is_dir(kr)) {
-		derr(err, errlen, "keyring %s: not a file", kr);
+		kmb_errbuf(err, errlen, "keyring %s: not a file", kr);
 		return -EKEYREJECTED;
 	}
 	/* gpgv reads binary keyrings only; an armored one would fail as "no public key". */
@@ -301,7 +286,7 @@ int kmb_gpgv_verify(const char *keyring, const char *signed_path, const char *de
 		ssize_t n = read(fd, head, sizeof(head) - 1);
 		close(fd);
 		if (n > 0 && kmb_startswith(head, "-----BEGIN PGP")) {
-			derr(err, errlen,
+			kmb_errbuf(err, errlen,
 			     "keyring %s is ASCII-armored; gpgv needs a binary one (gpg --dearmor)",
 			     kr);
 			return -EKEYREJECTED;
@@ -310,7 +295,7 @@ int kmb_gpgv_verify(const char *keyring, const char *signed_path, const char *de
 	/* An empty home of its own: no default trustedkeys.kbx can vouch for anything. */
 	if (!mkdtemp(home)) {
 		r = -errno;
-		derr(err, errlen, "gpgv: cannot create a temporary home: %s", strerror(errno));
+		kmb_errbuf(err, errlen, "gpgv: cannot create a temporary home: %s", strerror(errno));
 		return r;
 	}
 	log = kmb_xasprintf("%s/status", home);
@@ -338,7 +323,7 @@ int kmb_gpgv_verify(const char *keyring, const char *signed_path, const char *de
 	r = kmb_run(&run);
 	close(fd);
 	if (r < 0) {
-		derr(err, errlen, "%s: cannot run gpgv: %s", label, strerror(-r));
+		kmb_errbuf(err, errlen, "%s: cannot run gpgv: %s", label, strerror(-r));
 		goto out;
 	}
 	kmb_read_file(log, &logdata, NULL);
@@ -359,7 +344,7 @@ int kmb_gpgv_verify(const char *keyring, const char *signed_path, const char *de
 	else if (logdata &&
 		 (strstr(logdata, "[GNUPG:] NODATA") || strstr(logdata, "no signature found")))
 		why = "not signed";
-	derr(err, errlen, "%s: %s (gpgv --keyring %s)", label, why, kr);
+	kmb_errbuf(err, errlen, "%s: %s (gpgv --keyring %s)", label, why, kr);
 	r = -EKEYREJECTED;
 	if (out_path)
 		unlink(out_path);
@@ -443,16 +428,16 @@ static int check_release(const char *text, const struct kmb_deb_source *src, con
 	/* A signed Release of another suite (an old one, say) must not stand in for this one. */
 	if ((suite || codename) && !(suite && !strcmp(suite, src->suite)) &&
 	    !(codename && !strcmp(codename, src->suite))) {
-		derr(err, errlen, "%s: is for suite '%s' (codename '%s'), not '%s'", label,
+		kmb_errbuf(err, errlen, "%s: is for suite '%s' (codename '%s'), not '%s'", label,
 		     suite ? suite : "", codename ? codename : "", src->suite);
 		r = -EBADMSG;
 	} else if (valid) {
 		time_t t = parse_rfc822_utc(valid);
 		if (t == (time_t)-1) {
-			derr(err, errlen, "%s: unparsable Valid-Until '%s'", label, valid);
+			kmb_errbuf(err, errlen, "%s: unparsable Valid-Until '%s'", label, valid);
 			r = -EBADMSG;
 		} else if (t < time(NULL)) {
-			derr(err, errlen, "%s: expired (Valid-Until %s)", label, valid);
+			kmb_errbuf(err, errlen, "%s: expired (Valid-Until %s)", label, valid);
 			r = -EBADMSG;
 		}
 	}
@@ -480,7 +465,7 @@ int kmb_deb_index_load(const struct kmb_deb_source *src, const char *workdir,
 	memset(idx, 0, sizeof(*idx));
 	if (!kmb_is_safe_name(src->suite) || !kmb_is_safe_name(src->component) ||
 	    !kmb_is_safe_name(src->arch)) {
-		derr(err, errlen, "invalid suite/component/arch '%s/%s/%s'", src->suite,
+		kmb_errbuf(err, errlen, "invalid suite/component/arch '%s/%s/%s'", src->suite,
 		     src->component, src->arch);
 		r = -EINVAL;
 		goto out;
@@ -496,7 +481,7 @@ int kmb_deb_index_load(const struct kmb_deb_source *src, const char *workdir,
 		goto out;
 	r = kmb_read_file(verified, &text, NULL);
 	if (r < 0) {
-		derr(err, errlen, "%s: %s", verified, strerror(-r));
+		kmb_errbuf(err, errlen, "%s: %s", verified, strerror(-r));
 		goto out;
 	}
 	r = check_release(text, src, url, err, errlen);
@@ -504,7 +489,7 @@ int kmb_deb_index_load(const struct kmb_deb_source *src, const char *workdir,
 		goto out;
 	list = stanza_multiline(text, text + strlen(text), "SHA256");
 	if (!list || parse_sha256_list(list, &files, &nfiles) < 0 || !nfiles) {
-		derr(err, errlen, "%s: no valid SHA256 list", url);
+		kmb_errbuf(err, errlen, "%s: no valid SHA256 list", url);
 		r = -EBADMSG;
 		goto out;
 	}
@@ -512,7 +497,7 @@ int kmb_deb_index_load(const struct kmb_deb_source *src, const char *workdir,
 	/* The smallest download first; each must be listed, or it cannot be trusted. */
 	static const char *const exts[] = {".xz", ".gz", ""};
 	r = -ENOENT;
-	derr(err, errlen, "%s: lists no %s/binary-%s/Packages index", url, src->component,
+	kmb_errbuf(err, errlen, "%s: lists no %s/binary-%s/Packages index", url, src->component,
 	     src->arch);
 	for (size_t e = 0; e < KMB_ARRAY_SIZE(exts) && r == -ENOENT; e++) {
 		char *rel = kmb_xasprintf("%s/binary-%s/Packages%s", src->component, src->arch,

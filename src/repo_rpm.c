@@ -20,21 +20,6 @@
 #define KMB_MAX_REPOMD	(16LL * 1024 * 1024)
 #define KMB_MAX_PRIMARY (2048LL * 1024 * 1024)
 
-static void __attribute__((format(printf, 3, 4)))
-rerr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	for (char *p = err; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-}
-
 /* --- XML --- */
 
 void kmb_xml_init(struct kmb_xml *x, const char *text, size_t len)
@@ -550,7 +535,7 @@ int kmb_rpm_find(const struct kmb_rpm_source *src, const char *workdir,
 		o.label = "repomd.xml.asc";
 		r = kmb_fetch_file(aurl, asc, &o, err, errlen);
 		if (r == -ENOENT)
-			rerr(err, errlen, "%s: missing, but a keyring is configured", aurl);
+			kmb_errbuf(err, errlen, "%s: missing, but a keyring is configured", aurl);
 		if (r == 0)
 			r = kmb_gpgv_verify(src->keyring, asc, repomd, NULL, url, err, errlen);
 		if (r == -ENOENT)
@@ -561,16 +546,16 @@ int kmb_rpm_find(const struct kmb_rpm_source *src, const char *workdir,
 	}
 	r = kmb_read_file(repomd, &text, &len);
 	if (r < 0) {
-		rerr(err, errlen, "%s: %s", repomd, strerror(-r));
+		kmb_errbuf(err, errlen, "%s: %s", repomd, strerror(-r));
 		goto out;
 	}
 	r = parse_repomd(text, len, &ref, &why);
 	if (r < 0) {
-		rerr(err, errlen, "%s: %s", url, why);
+		kmb_errbuf(err, errlen, "%s: %s", url, why);
 		goto out;
 	}
 	if (!safe_href(ref.href)) {
-		rerr(err, errlen, "%s: unsafe primary location '%s'", url, ref.href);
+		kmb_errbuf(err, errlen, "%s: unsafe primary location '%s'", url, ref.href);
 		r = -EBADMSG;
 		goto out;
 	}
@@ -585,9 +570,9 @@ int kmb_rpm_find(const struct kmb_rpm_source *src, const char *workdir,
 	if (r == 0) {
 		r = scan_primary(ptext, plen, name, release, out, &why);
 		if (r == -ENOENT)
-			rerr(err, errlen, "%s: no %s for %s", purl, name, release);
+			kmb_errbuf(err, errlen, "%s: no %s for %s", purl, name, release);
 		else if (r < 0)
-			rerr(err, errlen, "%s: %s", purl, why);
+			kmb_errbuf(err, errlen, "%s: %s", purl, why);
 	}
 	if (r == 0)
 		out->url = kmb_xasprintf("%s/%s", base, out->href);

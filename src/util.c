@@ -76,6 +76,34 @@ char *kmb_xasprintf(const char *fmt, ...)
 	return p;
 }
 
+void kmb_errbuf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	for (char *p = err; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+int kmb_fail(char **reason, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(reason, fmt, ap) < 0)
+		kmb_oom();
+	va_end(ap);
+	for (char *p = *reason; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return rc;
+}
+
 void kmb_buf_add(struct kmb_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {

@@ -17,6 +17,11 @@ char *kmb_xstrdup(const char *s);
 char *kmb_xstrndup(const char *s, size_t n);
 char *kmb_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One-line error message into a caller's buffer (newlines become spaces); NULL/0 is fine. */
+void kmb_errbuf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Set *reason to a malloc'd one-line message and return rc: `return kmb_fail(r, 8, "...")`. */
+int kmb_fail(char **reason, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* A growable string. */
 struct kmb_buf {
 	char *s;
