@@ -16,6 +16,15 @@ char *kmb_root_path(const struct kmb_ctx *ctx, const char *abs_path)
 	return kmb_xasprintf("%s%s", ctx->root, abs_path);
 }
 
+char *kmb_root_or_host_path(const struct kmb_ctx *ctx, const char *abs_path)
+{
+	char *p = kmb_root_path(ctx, abs_path);
+	if (kmb_exists(p))
+		return p;
+	free(p);
+	return kmb_xstrdup(abs_path);
+}
+
 static void config_load(struct kmb_ctx *ctx)
 {
 	char *path = kmb_xasprintf("%s/kmbuild.conf", ctx->etc_dir);

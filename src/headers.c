@@ -245,39 +245,11 @@ static char *os_release_get(const struct kmb_ctx *ctx, const char *key)
 	return res;
 }
 
-static const char *deb_arch(void)
-{
-	static const struct {
-		const char *m, *a;
-	} map[] = {
-		{"x86_64", "amd64"},	{"aarch64", "arm64"},	    {"i686", "i386"},
-		{"i586", "i386"},	{"i386", "i386"},	    {"armv7l", "armhf"},
-		{"ppc64le", "ppc64el"}, {"s390x", "s390x"},	    {"riscv64", "riscv64"},
-		{"mips64", "mips64el"}, {"loongarch64", "loong64"},
-	};
-	struct utsname u;
-	if (uname(&u) == 0)
-		for (size_t i = 0; i < KMB_ARRAY_SIZE(map); i++)
-			if (!strcmp(u.machine, map[i].m))
-				return map[i].a;
-	return "amd64";
-}
-
 static const char *default_deb_keyring(const char *id)
 {
 	if (id && !strcmp(id, "ubuntu"))
 		return "/usr/share/keyrings/ubuntu-archive-keyring.gpg";
 	return "/usr/share/keyrings/debian-archive-keyring.gpg";
-}
-
-/* Trust anchors come from the root when it has them, else the host. */
-static char *root_or_host(const struct kmb_ctx *ctx, const char *abs)
-{
-	char *p = kmb_root_path(ctx, abs);
-	if (kmb_exists(p))
-		return p;
-	free(p);
-	return kmb_xstrdup(abs);
 }
 
 static bool rpm_release(const char *k)
@@ -571,8 +543,8 @@ static int deb_sources_init(const struct kmb_ctx *ctx, const struct kmb_headers_
 	if (!component)
 		component = "main";
 	if (!arch)
-		arch = deb_arch();
-	kr = keyring ? kmb_xstrdup(keyring) : root_or_host(ctx, default_deb_keyring(id));
+		arch = kmb_deb_arch();
+	kr = keyring ? kmb_xstrdup(keyring) : kmb_root_or_host_path(ctx, default_deb_keyring(id));
 	if (o->suites) {
 		for (const char *const *p = o->suites; *p; p++)
 			kmb_strv_push(&suites, *p);

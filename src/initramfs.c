@@ -289,29 +289,15 @@ static void parse_list(struct listed *l, const char *data, enum list_syntax syn,
 	}
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* abs_dir's regular files (ending in suffix when given), sorted, as root-relative paths. */
 static void dir_files(const struct kmb_ctx *ctx, const char *abs_dir, const char *suffix,
 		      struct kmb_strv *out)
 {
 	char *dir = kmb_root_path(ctx, abs_dir);
-	DIR *d = opendir(dir);
 	struct kmb_strv names = {0};
-	struct dirent *de;
 
+	kmb_dir_names(dir, suffix, &names);
 	free(dir);
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && (!suffix || kmb_endswith(de->d_name, suffix)))
-			kmb_strv_push(&names, de->d_name);
-	closedir(d);
-	if (names.n)
-		qsort(names.v, names.n, sizeof(char *), name_cmp);
 	for (size_t i = 0; i < names.n; i++)
 		kmb_strv_pushf(out, "%s/%s", abs_dir, names.v[i]);
 	kmb_strv_free(&names);

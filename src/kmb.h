@@ -64,6 +64,8 @@ const char *kmb_config_get(const struct kmb_ctx *ctx, const char *key);
 bool kmb_config_bool(const struct kmb_ctx *ctx, const char *key, bool dflt);
 /* Prefix an absolute system path with the root: kmb_root_path(ctx, "/etc/x") (malloc'd). */
 char *kmb_root_path(const struct kmb_ctx *ctx, const char *abs_path);
+/* Trust anchors and tools' data: the root's copy when it has one, else the host's. */
+char *kmb_root_or_host_path(const struct kmb_ctx *ctx, const char *abs_path);
 
 /* Messages: one line each. Errors go to stderr as "kmbuild: ..." and never mix with data. */
 void kmb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -629,4 +630,23 @@ int kmb_deb_index_find(const struct kmb_deb_index *idx, const char *name, const 
 		return 0;
 	}
 	return r;
+}
+
+/* dpkg's name for the machine kmbuild runs on. */
+const char *kmb_deb_arch(void)
+{
+	static const struct {
+		const char *m, *a;
+	} map[] = {
+		{"x86_64", "amd64"},	{"aarch64", "arm64"},	    {"i686", "i386"},
+		{"i586", "i386"},	{"i386", "i386"},	    {"armv7l", "armhf"},
+		{"ppc64le", "ppc64el"}, {"s390x", "s390x"},	    {"riscv64", "riscv64"},
+		{"mips64", "mips64el"}, {"loongarch64", "loong64"},
+	};
+	struct utsname u;
+	if (uname(&u) == 0)
+		for (size_t i = 0; i < KMB_ARRAY_SIZE(map); i++)
+			if (!strcmp(u.machine, map[i].m))
+				return map[i].a;
+	return "amd64";
 }

@@ -71,3 +71,6 @@ void kmb_deb_deps_free(struct kmb_deb_dep *deps, size_t n);
 /* Run gpgv on a clearsigned file, writing the signed content to out_path. */
 int kmb_gpgv_verify(const char *keyring, const char *signed_path, const char *detached_data,
 		    const char *out_path, const char *label, char *err, size_t errlen);
+
+/* dpkg architecture of this machine (amd64, arm64, ...). */
+const char *kmb_deb_arch(void);

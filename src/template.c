@@ -911,31 +911,6 @@ char *kmb_template_set_version(const char *conf_text, const char *version)
 	return kmb_buf_steal(&b);
 }
 
-static const char *deb_arch(void)
-{
-	static const struct {
-		const char *m, *a;
-	} map[] = {{"x86_64", "amd64"},	  {"aarch64", "arm64"},	  {"i686", "i386"},
-		   {"armv7l", "armhf"},	  {"ppc64le", "ppc64el"}, {"s390x", "s390x"},
-		   {"riscv64", "riscv64"}};
-	struct utsname u;
-	if (uname(&u) == 0)
-		for (size_t i = 0; i < KMB_ARRAY_SIZE(map); i++)
-			if (!strcmp(u.machine, map[i].m))
-				return map[i].a;
-	return "amd64";
-}
-
-/* Trust anchors come from the root when it has them, else the host. */
-static char *root_or_host(const struct kmb_ctx *ctx, const char *abs)
-{
-	char *p = kmb_root_path(ctx, abs);
-	if (kmb_exists(p))
-		return p;
-	free(p);
-	return kmb_xstrdup(abs);
-}
-
 static const char *conf2(const struct kmb_ctx *ctx, const char *a, const char *b)
 {
 	const char *v = kmb_config_get(ctx, a);
@@ -1028,12 +1003,12 @@ static int fetch_deb(struct attempt *A, const struct kmb_tpl_source *s, char *er
 	const char *mirror = conf2(A->ctx, "template_deb_mirror", "headers_mirror");
 	const char *keyring = conf2(A->ctx, "template_deb_keyring", "headers_keyring");
 	char *kr = keyring ? kmb_xstrdup(keyring)
-			   : root_or_host(A->ctx, "/usr/share/keyrings/debian-archive-keyring.gpg");
+			   : kmb_root_or_host_path(A->ctx, "/usr/share/keyrings/debian-archive-keyring.gpg");
 	struct kmb_deb_source src = {
 		.mirror = mirror ? mirror : "http://deb.debian.org/debian",
 		.suite = s->suite,
 		.component = "main",
-		.arch = deb_arch(),
+		.arch = kmb_deb_arch(),
 		.keyring = kr,
 	};
 	struct kmb_deb_index idx = {0};

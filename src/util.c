@@ -195,6 +195,27 @@ void kmb_strv_free(struct kmb_strv *sv)
 	sv->n = sv->cap = 0;
 }
 
+int kmb_strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void kmb_dir_names(const char *dir, const char *suffix, struct kmb_strv *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t first = out->n;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (!suffix || kmb_endswith(de->d_name, suffix)))
+			kmb_strv_push(out, de->d_name);
+	closedir(d);
+	if (out->n > first)
+		qsort(out->v + first, out->n - first, sizeof(char *), kmb_strcmp_p);
+}
+
 bool kmb_startswith(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

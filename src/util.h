@@ -44,6 +44,11 @@ void kmb_strv_pushf(struct kmb_strv *sv, const char *fmt, ...) __attribute__((fo
 bool kmb_strv_contains(const struct kmb_strv *sv, const char *s);
 void kmb_strv_free(struct kmb_strv *sv);
 
+/* qsort comparator for an array of char *. */
+int kmb_strcmp_p(const void *a, const void *b);
+/* Entry names of dir not starting with '.', ending in suffix when given, sorted, appended
+ * to out. A missing dir adds nothing. */
+void kmb_dir_names(const char *dir, const char *suffix, struct kmb_strv *out);
 bool kmb_startswith(const char *s, const char *prefix);
 bool kmb_endswith(const char *s, const char *suffix);
 /* Valid as one path component: non-empty, no '/', not "." or "..". */

@@ -22,26 +22,11 @@ static void underscore(char *s)
 			*s = '_';
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Files "*.conf" (or any suffix when suffix is NULL) of a directory, sorted by name. */
+/* Files of a directory ending in suffix (any when NULL), sorted, as full paths. */
 static void list_files(const char *dir, const char *suffix, struct kmb_strv *out)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
 	struct kmb_strv names = {0};
-
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && (!suffix || kmb_endswith(de->d_name, suffix)))
-			kmb_strv_push(&names, de->d_name);
-	closedir(d);
-	if (names.n)
-		qsort(names.v, names.n, sizeof(char *), cmp_str);
+	kmb_dir_names(dir, suffix, &names);
 	for (size_t i = 0; i < names.n; i++)
 		kmb_strv_pushf(out, "%s/%s", dir, names.v[i]);
 	kmb_strv_free(&names);
@@ -179,7 +164,7 @@ int kmb_verify_boot_config(const struct kmb_ctx *ctx, const char *release, char 
 			kmb_strv_push(&lines, line);
 	free(data);
 	if (lines.n)
-		qsort(lines.v, lines.n, sizeof(char *), cmp_str);
+		qsort(lines.v, lines.n, sizeof(char *), kmb_strcmp_p);
 	*names = kmb_xcalloc(lines.n ? lines.n : 1, sizeof(char *));
 	*values = kmb_xcalloc(lines.n ? lines.n : 1, sizeof(char *));
 	for (size_t i = 0; i < lines.n; i++) {

@@ -3,6 +3,8 @@
 # dangling symlinks; completeness (Makefile, .config, Module.symvers, fixdep, modpost).
 # kmbuild headers install: refused in a sandbox root and by policy; --dry-run on the real system.
 source "$(dirname "$0")/lib.sh"
+# This test is about the headers policy itself: no default from the environment.
+unset KMBUILD_HEADERS
 
 KBUILD=/usr/lib/linux-kbuild-6.1
 [ -x "$KBUILD/scripts/basic/fixdep" ] || skip "linux-kbuild-6.1 not installed"
