@@ -8,7 +8,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 KMB=$(mktemp /tmp/kmbuild-bench-bin.XXXXXX)
-cp "$top/kmbuild" "$KMB"
+cp "$top/kmbuild" "$KMB" && chmod 755 "$KMB"
 RUNS=${RUNS:-5}
 out=${1:-/dev/stdout}
 K=$(ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -n 1)
@@ -18,7 +18,12 @@ trap 'rm -rf "$W" "$KMB"' EXIT
 command -v dkms >/dev/null || { echo "dkms not installed (scripts/install-deps)" >&2; exit 1; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
-ms() { local t0; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || { echo "bench: failed: $*" >&2; return 1; }; echo $((($(date +%s%N) - t0) / 1000000)); }
+ms() {
+	local t0 log=$W/ms.log
+	t0=$(date +%s%N)
+	"$@" >"$log" 2>&1 || { echo "bench: failed: $*" >&2; cat "$log" >&2; return 1; }
+	echo $((($(date +%s%N) - t0) / 1000000))
+}
 
 mkmod() { # dir name
 	mkdir -p "$1"
@@ -43,7 +48,10 @@ new_sandbox() { # dir kernels...
 	local d=$1; shift
 	rm -rf "$d"; mkdir -p "$d/etc/kmbuild" "$d/dkms" "$d/src" "$d/varlibdkms"
 	printf 'ID=debian\n' >"$d/etc/os-release"
-	printf 'sign_key = %s\nsign_cert = %s\n' "$W/mok.key" "$W/mok.der" >"$d/etc/kmbuild/kmbuild.conf"
+	# kmbuild.conf paths are relative to the root prefix: the pair goes inside the sandbox.
+	install -m 600 "$W/mok.key" "$d/etc/kmbuild/mok.key"
+	cp "$W/mok.der" "$d/etc/kmbuild/mok.der"
+	printf 'sign_key = /etc/kmbuild/mok.key\nsign_cert = /etc/kmbuild/mok.der\n' >"$d/etc/kmbuild/kmbuild.conf"
 	for k in "$@"; do
 		mkdir -p "$d/lib/modules/$k"
 		ln -s "/usr/src/linux-headers-$k" "$d/lib/modules/$k/build"
