@@ -37,6 +37,8 @@ SAN_ENGINE_OBJ := $(ENGINE_SRC:%.c=$(SB)/%.o)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(SB)/tests/%)
 
 .PHONY: all check demo install clean format deps units units-san man
+# Objects are inputs of several binaries: never delete them as intermediates.
+.SECONDARY:
 
 all: kmbuild kmbuild.8
 
