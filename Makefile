@@ -36,6 +36,15 @@ SB := build/san
 SAN_ENGINE_OBJ := $(ENGINE_SRC:%.c=$(SB)/%.o)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(SB)/tests/%)
 
+# Quiet by default (one line per file); V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-5s %s\n' $(1) $(2)
+endif
+
 .PHONY: all check demo install clean format deps units units-san man
 # Objects are inputs of several binaries: never delete them as intermediates.
 .SECONDARY:
@@ -43,23 +52,28 @@ SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(SB)/tests/%)
 all: kmbuild kmbuild.8
 
 kmbuild: $(ENGINE_OBJ) $(CLI_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/%.o: %.c $(wildcard src/*.h src/cli/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(SB)/%.o: %.c $(wildcard src/*.h src/cli/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(call say,CCSAN,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(ENGINE_OBJ) $(LIBS) -lcmocka
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ENGINE_OBJ) $(LIBS) -lcmocka
 
 $(SB)/tests/%: tests/unit/%.c $(SAN_ENGINE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_ENGINE_OBJ) $(LIBS) -lcmocka
+	$(call say,LDSAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_ENGINE_OBJ) $(LIBS) -lcmocka
 
 # The manual: the core page plus the "## " sections of each area's doc, converted.
 MAN_MD := "docs/conf-formats.md=Module definitions in detail" \

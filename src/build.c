@@ -355,7 +355,11 @@ static int finish_modules(struct build_job *j, char **reason)
 	} else if (kmb_sign_decide(j->k, &hash, why, sizeof(why)) <= 0) {
 		j->sign_note = kmb_xasprintf("not signed: %s", why);
 	} else if (kmb_signer_open(j->ctx, hash, NULL, NULL, &signer, err, sizeof(err)) < 0) {
-		j->sign_note = kmb_xasprintf("not signed: %s", err);
+		/* The summary line stays short when there is simply no key; the log has it all. */
+		logf_(j->log_fd, "kmbuild: not signing: %s\n", err);
+		j->sign_note = kmb_startswith(err, "no signing key")
+				       ? kmb_xstrdup("not signed: no MOK key (kmbuild mok generate)")
+				       : kmb_xasprintf("not signed: %s", err);
 		signer = NULL;
 	}
 	for (size_t i = 0; i < j->pkg->n_modules && rc == 0; i++) {
@@ -470,6 +474,26 @@ static int excluded_modules(struct build_job *j, char **reason)
 	return rc;
 }
 
+/* kbuild calls the compiler the kernel was built with (CONFIG_CC_VERSION_TEXT's first word,
+ * e.g. gcc-12): when it is missing the build fails with a confusing "not found", so say it. */
+static void warn_compiler(struct build_job *j)
+{
+	const char *cc = kmb_kernel_config(j->k, "CONFIG_CC_VERSION_TEXT");
+	if (!cc || !*cc)
+		return;
+	char *word = kmb_xstrndup(cc, strcspn(cc, " "));
+	const char *argv[] = {"sh", "-c", "command -v \"$0\"", word, NULL};
+	char *out = NULL;
+	if (kmb_run_capture(argv, NULL, &out) != 0) {
+		logf_(j->log_fd, "kmbuild: warning: %s was built with %s (%s), which is not installed\n",
+		      j->k->release, word, cc);
+		kmb_warn("%s was built with %s, which is not installed: the build will likely fail",
+			 j->k->release, word);
+	}
+	free(out);
+	free(word);
+}
+
 int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	      struct kmb_kernel *k, const struct kmb_build_opts *opts, char **reason)
 {
@@ -519,6 +543,7 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	}
 	logf_(j.log_fd, "kmbuild %s: building %s/%s for %s (%s) with headers %s\n", KMB_VERSION,
 	      name, version, k->release, k->arch, k->headers_dir);
+	warn_compiler(&j);
 
 	if (copy_tree(j.src_dir, j.build_dir, j.log_fd) != 0) {
 		rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot copy source %s", j.src_dir);
