@@ -19,7 +19,9 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -W
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -iquote src \
 	      -DKMB_DATADIR='"$(DATADIR)"' $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS      := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+# libcurl is dlopen()ed by src/curl_api.c on the first download (startup cost, see there):
+# its headers are used, it is not linked.
+LIBS      := $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -lpthread -ldl
 
 ENGINE_SRC := $(sort $(filter-out src/main.c,$(wildcard src/*.c)))
 CLI_SRC    := src/main.c $(sort $(wildcard src/cli/*.c))

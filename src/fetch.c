@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Downloads with libcurl into a .part file, renamed into place only when complete. */
-#include <curl/curl.h>
+#include "curl_api.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -149,7 +149,7 @@ static const char *basename_of(const char *url)
 enum attempt { ATT_DONE, ATT_RETRY, ATT_RESTART, ATT_FAIL };
 
 /* One transfer attempt; appends to the .part. Fills err on failure. */
-static enum attempt attempt(CURL *c, const char *url, const char *part,
+static enum attempt attempt(const struct kmb_curl *api, CURL *c, const char *url, const char *part,
 			    const struct kmb_fetch_opts *o, int *rc, char *err, size_t errlen)
 {
 	char cerr[CURL_ERROR_SIZE] = "";
@@ -170,17 +170,17 @@ static enum attempt attempt(CURL *c, const char *url, const char *part,
 		return ATT_FAIL;
 	}
 	x.written = x.base = st.st_size;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, o->progress ? 0L : 1L);
-	curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)st.st_size);
+	api->easy_setopt(c, CURLOPT_URL, url);
+	api->easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	api->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	api->easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	api->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	api->easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+	api->easy_setopt(c, CURLOPT_NOPROGRESS, o->progress ? 0L : 1L);
+	api->easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)st.st_size);
 
-	CURLcode cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	CURLcode cc = api->easy_perform(c);
+	api->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (x.drawn)
 		fputc('\n', stderr);
 	int fsync_failed = cc == CURLE_OK && fsync(x.fd) < 0;
@@ -215,7 +215,7 @@ static enum attempt attempt(CURL *c, const char *url, const char *part,
 			return ATT_RESTART;
 		return code >= 500 || code == 408 || code == 429 ? ATT_RETRY : ATT_FAIL;
 	}
-	kmb_errbuf(err, errlen, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(cc));
+	kmb_errbuf(err, errlen, "%s: %s", url, cerr[0] ? cerr : api->easy_strerror(cc));
 	if (cc == CURLE_RANGE_ERROR) /* the server ignored Range: start over */
 		return ATT_RESTART;
 	return transient_curl(cc) ? ATT_RETRY : ATT_FAIL;
@@ -227,39 +227,48 @@ int kmb_fetch_file(const char *url, const char *dest, const struct kmb_fetch_opt
 	char *part = kmb_xasprintf("%s.part", dest);
 	long backoff = o->backoff_ms;
 	int rc = -EIO, tries = 0, restarts = 0;
+	struct kmb_curl api;
 	CURL *c;
 
 	if (err && errlen)
 		err[0] = '\0';
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	rc = kmb_curl_open(&api, err, errlen);
+	if (rc < 0) {
+		free(part);
+		return rc;
+	}
+	rc = -EIO;
+	if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		kmb_errbuf(err, errlen, "%s: cannot initialise libcurl", url);
+		kmb_curl_close(&api);
 		free(part);
 		return -EIO;
 	}
-	c = curl_easy_init();
+	c = api.easy_init();
 	if (!c) {
 		kmb_errbuf(err, errlen, "%s: cannot initialise libcurl", url);
-		curl_global_cleanup();
+		api.global_cleanup();
+		kmb_curl_close(&api);
 		free(part);
 		return -ENOMEM;
 	}
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kmbuild/" KMB_VERSION);
+	api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	api.easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
+	api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	api.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s);
+	api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s);
+	api.easy_setopt(c, CURLOPT_USERAGENT, "kmbuild/" KMB_VERSION);
 	if (o->max_size)
-		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
+		api.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
 
 	for (;;) {
-		enum attempt a = attempt(c, url, part, o, &rc, err, errlen);
+		enum attempt a = attempt(&api, c, url, part, o, &rc, err, errlen);
 		tries++;
 		if (a == ATT_DONE) {
 			rc = rename(part, dest) < 0 ? -errno : 0;
@@ -284,8 +293,9 @@ int kmb_fetch_file(const char *url, const char *dest, const struct kmb_fetch_opt
 		sleep_ms(backoff);
 		backoff = backoff * 2 > KMB_BACKOFF_CAP_MS ? KMB_BACKOFF_CAP_MS : backoff * 2;
 	}
-	curl_easy_cleanup(c);
-	curl_global_cleanup();
+	api.easy_cleanup(c);
+	api.global_cleanup();
+	kmb_curl_close(&api);
 	free(part);
 	return rc;
 }
