@@ -717,13 +717,14 @@ int kmb_archive_read_raw(const char *path, size_t max_len, char **out, size_t *l
 		if (n == 0)
 			break;
 		if (n < 0) {
-			kmb_errbuf(err, errlen, "%s: corrupt data: %s", path, archive_error_string(a));
+			kmb_errbuf(err, errlen, "%s: corrupt data: %s", path,
+				   archive_error_string(a));
 			r = -EIO;
 			goto out;
 		}
 		if (b.len + (size_t)n > max_len) {
 			kmb_errbuf(err, errlen, "%s: decompresses to more than %zu bytes", path,
-			       max_len);
+				   max_len);
 			r = -EFBIG;
 			goto out;
 		}

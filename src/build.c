@@ -207,9 +207,9 @@ static char **build_env(const struct kmb_jobserver *js, const struct kmb_kernel 
 {
 	extern char **environ;
 	struct kmb_strv env = {0};
-	static const char *const drop[] = {"CC=",	"CXX=",	     "CFLAGS=",	  "CXXFLAGS=",
-					   "LDFLAGS=",	"MAKEFLAGS=", "MFLAGS=",   "MAKELEVEL=",
-					   "ARCH=",	"KERNELRELEASE=", "kernelver="};
+	static const char *const drop[] = {
+		"CC=",	   "CXX=",	 "CFLAGS=", "CXXFLAGS=",      "LDFLAGS=",  "MAKEFLAGS=",
+		"MFLAGS=", "MAKELEVEL=", "ARCH=",   "KERNELRELEASE=", "kernelver="};
 	for (char **e = environ; *e; e++) {
 		bool skip = false;
 		for (size_t i = 0; i < KMB_ARRAY_SIZE(drop) && !skip; i++)
@@ -239,7 +239,7 @@ struct build_job {
 	struct kmb_pkg *pkg;
 	char *final_dir, *tmp_dir, *build_dir, *src_dir;
 	int log_fd;
-	bool *excluded; /* per module */
+	bool *excluded;		/* per module */
 	struct kmb_buf modules; /* "<file> <dest_location>\n" */
 	char *sign_note;
 };
@@ -258,7 +258,7 @@ static int check_depends(struct build_job *j, char **reason)
 	if (!missing.len)
 		return 0;
 	int rc = kmb_fail(reason, KMB_EXIT_DEPENDS, "BUILD_DEPENDS not installed for %s: %s",
-		      j->k->release, missing.s);
+			  j->k->release, missing.s);
 	kmb_buf_free(&missing);
 	return rc;
 }
@@ -271,24 +271,26 @@ static int apply_patches(struct build_job *j, char **reason)
 			continue;
 		/* /etc/dkms/<m>/patches/<file> overrides the packaged patch of that name. */
 		char *over = kmb_xasprintf("%s/%s/patches/%s", j->ctx->dkms_etc, j->name, p->file);
-		char *file = kmb_exists(over) ? kmb_xstrdup(over)
-					      : kmb_xasprintf("%s/patches/%s", j->build_dir, p->file);
+		char *file = kmb_exists(over)
+				     ? kmb_xstrdup(over)
+				     : kmb_xasprintf("%s/patches/%s", j->build_dir, p->file);
 		free(over);
 		if (!kmb_exists(file)) {
-			int rc = kmb_fail(reason, KMB_EXIT_INSTALLED, "%s: PATCH[%zu]: %s not found",
-				      j->pkg->conf_path, i, file);
+			int rc =
+				kmb_fail(reason, KMB_EXIT_INSTALLED, "%s: PATCH[%zu]: %s not found",
+					 j->pkg->conf_path, i, file);
 			free(file);
 			return rc;
 		}
 		const char *argv[] = {"patch", "-p1", "-N", "-i", file, NULL};
-		struct kmb_run r = {.argv = argv, .cwd = j->build_dir, .out_fd = j->log_fd,
-				    .in_fd = -1};
+		struct kmb_run r = {
+			.argv = argv, .cwd = j->build_dir, .out_fd = j->log_fd, .in_fd = -1};
 		logf_(j->log_fd, "kmbuild: applying patch %s\n", file);
 		int rc = kmb_run(&r);
 		free(file);
 		if (rc != 0)
-			return kmb_fail(reason, KMB_EXIT_INSTALL, "patch %s failed (exit %d)", p->file,
-				    rc);
+			return kmb_fail(reason, KMB_EXIT_INSTALL, "patch %s failed (exit %d)",
+					p->file, rc);
 	}
 	return 0;
 }
@@ -298,16 +300,20 @@ static int run_make(struct build_job *j, char **reason)
 	char *cmd = make_command(j->ctx, j->pkg, j->k, j->build_dir);
 	char **env = build_env(j->opts->js, j->k);
 	const char *argv[] = {"/bin/bash", "-c", cmd, NULL};
-	int keep[] = {j->opts->js ? j->opts->js->rfd : -1, j->opts->js ? j->opts->js->wfd : -1,
-		      -1};
-	struct kmb_run r = {.argv = argv, .cwd = j->build_dir, .env = (const char *const *)env,
-			    .out_fd = j->log_fd, .in_fd = -1, .keep_fds = keep};
+	int keep[] = {j->opts->js ? j->opts->js->rfd : -1, j->opts->js ? j->opts->js->wfd : -1, -1};
+	struct kmb_run r = {.argv = argv,
+			    .cwd = j->build_dir,
+			    .env = (const char *const *)env,
+			    .out_fd = j->log_fd,
+			    .in_fd = -1,
+			    .keep_fds = keep};
 	logf_(j->log_fd, "kmbuild: %s\n", cmd);
 	int rc = kmb_run(&r);
 	strv_free_raw(env);
 	if (rc != 0) {
-		rc = kmb_fail(reason, KMB_EXIT_MAKE, "make failed (exit %d): %s; log: %s/log/make.log",
-			  rc, cmd, j->final_dir);
+		rc = kmb_fail(reason, KMB_EXIT_MAKE,
+			      "make failed (exit %d): %s; log: %s/log/make.log", rc, cmd,
+			      j->final_dir);
 		free(cmd);
 		return rc;
 	}
@@ -317,8 +323,8 @@ static int run_make(struct build_job *j, char **reason)
 
 /* The kernel's CONFIG_MODULE_COMPRESS_*, unless kmbuild.conf says otherwise (a distro whose
  * packaging compresses modules itself, e.g. Arch's zstd over a kernel built with NONE). */
-static int compression_for(const struct kmb_ctx *ctx, struct kmb_kernel *k,
-			   enum kmb_compress *out, char **reason)
+static int compression_for(const struct kmb_ctx *ctx, struct kmb_kernel *k, enum kmb_compress *out,
+			   char **reason)
 {
 	const char *c = kmb_config_get(ctx, "compress");
 	if (!c || !*c || !strcmp(c, "auto"))
@@ -333,7 +339,8 @@ static int compression_for(const struct kmb_ctx *ctx, struct kmb_kernel *k,
 		*out = KMB_COMPRESS_ZSTD;
 	else
 		return kmb_fail(reason, KMB_EXIT_USAGE,
-			    "kmbuild.conf: compress: '%s' is not auto, none, gzip, xz or zstd", c);
+				"kmbuild.conf: compress: '%s' is not auto, none, gzip, xz or zstd",
+				c);
 	return 0;
 }
 
@@ -357,21 +364,23 @@ static int finish_modules(struct build_job *j, char **reason)
 	} else if (kmb_signer_open(j->ctx, hash, NULL, NULL, &signer, err, sizeof(err)) < 0) {
 		/* The summary line stays short when there is simply no key; the log has it all. */
 		logf_(j->log_fd, "kmbuild: not signing: %s\n", err);
-		j->sign_note = kmb_startswith(err, "no signing key")
-				       ? kmb_xstrdup("not signed: no MOK key (kmbuild mok generate)")
-				       : kmb_xasprintf("not signed: %s", err);
+		j->sign_note =
+			kmb_startswith(err, "no signing key")
+				? kmb_xstrdup("not signed: no MOK key (kmbuild mok generate)")
+				: kmb_xasprintf("not signed: %s", err);
 		signer = NULL;
 	}
 	for (size_t i = 0; i < j->pkg->n_modules && rc == 0; i++) {
 		const struct kmb_module_def *m = &j->pkg->modules[i];
 		if (j->excluded[i])
 			continue;
-		char *built = kmb_xasprintf("%s/%s%s.ko", j->build_dir, m->built_location,
-					    m->built_name);
+		char *built =
+			kmb_xasprintf("%s/%s%s.ko", j->build_dir, m->built_location, m->built_name);
 		char *out = kmb_xasprintf("%s/%s.ko", moddir, m->dest_name);
 		if (!kmb_exists(built)) {
-			rc = kmb_fail(reason, KMB_EXIT_NOKO, "build produced no %s%s.ko (BUILT_MODULE_NAME[%zu])",
-				  m->built_location, m->built_name, i);
+			rc = kmb_fail(reason, KMB_EXIT_NOKO,
+				      "build produced no %s%s.ko (BUILT_MODULE_NAME[%zu])",
+				      m->built_location, m->built_name, i);
 		} else if (kmb_copy_file_atomic(built, out, 0644) < 0) {
 			rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot copy %s", built);
 		} else if (m->strip) {
@@ -415,10 +424,10 @@ static int write_record(struct build_job *j, const char *dir, const char *status
 	char when[32], dur[32];
 	snprintf(when, sizeof(when), "%lld", (long long)time(NULL));
 	snprintf(dur, sizeof(dur), "%lld", ms);
-	const char *keys[] = {"status", "reason", "built_at", "build_ms", "kernel", "arch",
-			      "kmbuild", "signing"};
-	const char *vals[] = {status,	    reason,	when, dur, j->k->release, j->k->arch,
-			      KMB_VERSION, j->sign_note};
+	const char *keys[] = {"status", "reason", "built_at", "build_ms",
+			      "kernel", "arch",	  "kmbuild",  "signing"};
+	const char *vals[] = {status,	     reason,	 when,	      dur,
+			      j->k->release, j->k->arch, KMB_VERSION, j->sign_note};
 	int r = kmb_record_write(dir, keys, vals, KMB_ARRAY_SIZE(keys));
 	if (r == 0 && j->modules.len) {
 		char *p = kmb_xasprintf("%s/modules", dir);
@@ -431,8 +440,8 @@ static int write_record(struct build_job *j, const char *dir, const char *status
 /* A failed attempt: keep an earlier good build in place and note the failure beside it. */
 static void record_failure(struct build_job *j, const char *reason, long long ms)
 {
-	if (kmb_is_dir(j->final_dir) && kmb_is_built(j->ctx, j->name, j->version, j->k->release,
-						     j->k->arch)) {
+	if (kmb_is_dir(j->final_dir) &&
+	    kmb_is_built(j->ctx, j->name, j->version, j->k->release, j->k->arch)) {
 		char *from = kmb_xasprintf("%s/log/make.log", j->tmp_dir);
 		char *to = kmb_xasprintf("%s/log/make.log.failed", j->final_dir);
 		char *rec = kmb_xasprintf("%s/last_failure", j->final_dir);
@@ -469,7 +478,8 @@ static int excluded_modules(struct build_job *j, char **reason)
 	}
 	int rc = 0;
 	if (n_excl == j->pkg->n_modules && n_excl > 0)
-		rc = kmb_fail(reason, KMB_EXIT_EXCLUDED, "excluded on %s: %s", j->k->release, why.s);
+		rc = kmb_fail(reason, KMB_EXIT_EXCLUDED, "excluded on %s: %s", j->k->release,
+			      why.s);
 	kmb_buf_free(&why);
 	return rc;
 }
@@ -485,7 +495,8 @@ static void warn_compiler(struct build_job *j)
 	const char *argv[] = {"sh", "-c", "command -v \"$0\"", word, NULL};
 	char *out = NULL;
 	if (kmb_run_capture(argv, NULL, &out) != 0) {
-		logf_(j->log_fd, "kmbuild: warning: %s was built with %s (%s), which is not installed\n",
+		logf_(j->log_fd,
+		      "kmbuild: warning: %s was built with %s (%s), which is not installed\n",
 		      j->k->release, word, cc);
 		kmb_warn("%s was built with %s, which is not installed: the build will likely fail",
 			 j->k->release, word);
@@ -497,8 +508,8 @@ static void warn_compiler(struct build_job *j)
 int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	      struct kmb_kernel *k, const struct kmb_build_opts *opts, char **reason)
 {
-	struct build_job j = {.ctx = ctx, .name = name, .version = version, .k = k,
-			      .opts = opts, .log_fd = -1};
+	struct build_job j = {
+		.ctx = ctx, .name = name, .version = version, .k = k, .opts = opts, .log_fd = -1};
 	long long t0 = kmb_now_ms();
 	int rc;
 
@@ -508,9 +519,9 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 		return rc;
 	if (!k->headers_dir) {
 		rc = kmb_fail(reason, KMB_EXIT_NOHEADERS,
-			  "kernel headers for %s not found (looked in %s/%s/build, "
-			  "/usr/src/linux-headers-%s; try: kmbuild headers install %s)",
-			  k->release, ctx->modules_dir, k->release, k->release, k->release);
+			      "kernel headers for %s not found (looked in %s/%s/build, "
+			      "/usr/src/linux-headers-%s; try: kmbuild headers install %s)",
+			      k->release, ctx->modules_dir, k->release, k->release, k->release);
 		goto out;
 	}
 	rc = excluded_modules(&j, reason);
@@ -530,7 +541,8 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	char *logdir = kmb_xasprintf("%s/log", j.tmp_dir);
 	if ((rc = kmb_mkdir_p(j.build_dir, 0755)) < 0 || (rc = kmb_mkdir_p(logdir, 0755)) < 0) {
 		free(logdir);
-		rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot create %s: %s", j.tmp_dir, strerror(-rc));
+		rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot create %s: %s", j.tmp_dir,
+			      strerror(-rc));
 		goto out;
 	}
 	char *logp = kmb_xasprintf("%s/make.log", logdir);
@@ -552,8 +564,8 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	if ((rc = apply_patches(&j, reason)))
 		goto failed;
 	if ((rc = kmb_run_script(ctx, name, j.pkg->pre_build, j.build_dir, j.log_fd)) != 0) {
-		rc = kmb_fail(reason, KMB_EXIT_MAKE, "PRE_BUILD %s failed (exit %d)", j.pkg->pre_build,
-			  rc);
+		rc = kmb_fail(reason, KMB_EXIT_MAKE, "PRE_BUILD %s failed (exit %d)",
+			      j.pkg->pre_build, rc);
 		goto failed;
 	}
 	if ((rc = run_make(&j, reason)))

@@ -36,7 +36,7 @@ struct kmb_exclusive {
 	char *kernel;	  /* ERE matched against kernelver (bash =~) */
 	char *kernel_min; /* compared with kmb_vercmp */
 	char *kernel_max;
-	char *arch; /* ERE matched against arch */
+	char *arch;   /* ERE matched against arch */
 	char *config; /* space list of CONFIG_X / !CONFIG_X, checked for =y or =m */
 };
 
@@ -44,8 +44,8 @@ struct kmb_module_def {
 	char *built_name;     /* BUILT_MODULE_NAME, never ends in .ko/.o */
 	char *built_location; /* relative to the build dir: "" or ends in '/' */
 	char *dest_name;      /* DEST_MODULE_NAME, defaults to built_name */
-	char *dest_location;  /* DEST_MODULE_LOCATION as written (/kernel.., /updates.., /extra..) */
-	bool strip;	      /* STRIP[i], default yes, empty inherits STRIP[0] */
+	char *dest_location; /* DEST_MODULE_LOCATION as written (/kernel.., /updates.., /extra..) */
+	bool strip;	     /* STRIP[i], default yes, empty inherits STRIP[0] */
 	struct kmb_exclusive excl;
 };
 
@@ -79,10 +79,10 @@ struct kmb_pkg {
 
 	struct kmb_strv build_depends; /* BUILD_DEPENDS: package names */
 	bool build_depends_rebuild;
-	bool autoinstall;     /* AUTOINSTALL=yes */
-	bool no_weak_modules; /* NO_WEAK_MODULES=yes */
-	bool remake_initrd;   /* REMAKE_INITRD=yes (deprecated in DKMS; kmbuild honours it) */
-	char *obsolete_by;    /* OBSOLETE_BY */
+	bool autoinstall;	   /* AUTOINSTALL=yes */
+	bool no_weak_modules;	   /* NO_WEAK_MODULES=yes */
+	bool remake_initrd;	   /* REMAKE_INITRD=yes (deprecated in DKMS; kmbuild honours it) */
+	char *obsolete_by;	   /* OBSOLETE_BY */
 	struct kmb_exclusive excl; /* package-wide BUILD_EXCLUSIVE_* (unindexed assignments) */
 
 	/* Script hooks, relative to the source dir as written; NULL if unset. */

@@ -55,7 +55,8 @@ static void config_load(struct kmb_ctx *ctx)
 			v++;
 		for (end = v + strlen(v); end > v && isspace((unsigned char)end[-1]); end--)
 			end[-1] = '\0';
-		ctx->config_keys = kmb_xrealloc(ctx->config_keys, (ctx->n_config + 1) * sizeof(char *));
+		ctx->config_keys =
+			kmb_xrealloc(ctx->config_keys, (ctx->n_config + 1) * sizeof(char *));
 		ctx->config_values =
 			kmb_xrealloc(ctx->config_values, (ctx->n_config + 1) * sizeof(char *));
 		ctx->config_keys[ctx->n_config] = kmb_xstrdup(k);

@@ -310,8 +310,8 @@ static int check_file(const char *path, const char *label, const char *sha256, l
 	if (stat(path, &st) < 0)
 		return -errno;
 	if (size >= 0 && st.st_size != size) {
-		kmb_errbuf(err, errlen, "%s: size %lld, expected %lld", label, (long long)st.st_size,
-		     size);
+		kmb_errbuf(err, errlen, "%s: size %lld, expected %lld", label,
+			   (long long)st.st_size, size);
 		return -EBADMSG;
 	}
 	r = kmb_sha256_file(path, hex);
@@ -320,7 +320,8 @@ static int check_file(const char *path, const char *label, const char *sha256, l
 		return r;
 	}
 	if (strcasecmp(hex, sha256) != 0) {
-		kmb_errbuf(err, errlen, "%s: SHA256 mismatch: got %s, expected %s", label, hex, sha256);
+		kmb_errbuf(err, errlen, "%s: SHA256 mismatch: got %s, expected %s", label, hex,
+			   sha256);
 		return -EBADMSG;
 	}
 	return 0;

@@ -216,7 +216,8 @@ int kmb_headers_policy(const struct kmb_ctx *ctx, enum kmb_headers_policy *p, ch
 		*p = KMB_HEADERS_PM_THEN_FETCH;
 	else {
 		kmb_errbuf(err, errlen,
-		     "kmbuild.conf: headers = '%s': expected package-manager, fetch or never", v);
+			   "kmbuild.conf: headers = '%s': expected package-manager, fetch or never",
+			   v);
 		return -EINVAL;
 	}
 	return 0;
@@ -348,9 +349,9 @@ static int stage_commit(struct stage *s, const char *k, bool force, char **dir, 
 	if (!kmb_headers_check(hdir, &c)) {
 		char *miss = kmb_headers_missing(&c);
 		kmb_errbuf(err, errlen,
-		     "fetched packages do not make a complete headers tree for %s: "
-		     "missing %s",
-		     k, miss);
+			   "fetched packages do not make a complete headers tree for %s: "
+			   "missing %s",
+			   k, miss);
 		free(miss);
 		free(hdir);
 		return -EBADMSG;
@@ -440,8 +441,9 @@ int kmb_headers_fix_makefile(const char *tree, const char *makefile_rel, char *e
 			char *target = kmb_xasprintf("%s%s", tree, abs);
 			if (!kmb_exists(target)) {
 				kmb_errbuf(err, errlen,
-				     "%s: includes %s, which none of the fetched packages provides",
-				     makefile_rel, abs);
+					   "%s: includes %s, which none of the fetched packages "
+					   "provides",
+					   makefile_rel, abs);
 				free(target);
 				r = -EBADMSG;
 				goto out;
@@ -556,10 +558,11 @@ static int deb_sources_init(const struct kmb_ctx *ctx, const struct kmb_headers_
 		kmb_strv_pushf(&suites, "%s-security", codename);
 	}
 	if (!suites.n) {
-		kmb_errbuf(err, errlen,
-		     "no suite to fetch from: %s has no VERSION_CODENAME; give --suite or set "
-		     "headers_suite in kmbuild.conf",
-		     ctx->os_release);
+		kmb_errbuf(
+			err, errlen,
+			"no suite to fetch from: %s has no VERSION_CODENAME; give --suite or set "
+			"headers_suite in kmbuild.conf",
+			ctx->os_release);
 		r = -EINVAL;
 		goto out;
 	}
@@ -622,7 +625,7 @@ static int deb_lookup(const struct kmb_ctx *ctx, struct deb_sources *s, const ch
 		}
 		if (f == -EBADMSG) {
 			kmb_errbuf(err, errlen, "%s %s: the index entry for %s is malformed",
-			     s->v[i].mirror, s->v[i].suite, name);
+				   s->v[i].mirror, s->v[i].suite, name);
 			return f;
 		}
 	}
@@ -632,10 +635,10 @@ static int deb_lookup(const struct kmb_ctx *ctx, struct deb_sources *s, const ch
 			kmb_buf_printf(&where, "%s%s", where.len ? ", " : "", s->v[i].suite);
 	if (!where.len)
 		kmb_errbuf(err, errlen, "%s",
-		     first_err[0] ? first_err : "no repository index could be read");
+			   first_err[0] ? first_err : "no repository index could be read");
 	else if (op)
-		kmb_errbuf(err, errlen, "%s (%s %s) not found in %s (%s)", name, op, version, where.s,
-		     s->v[0].mirror);
+		kmb_errbuf(err, errlen, "%s (%s %s) not found in %s (%s)", name, op, version,
+			   where.s, s->v[0].mirror);
 	else
 		kmb_errbuf(err, errlen, "%s not found in %s (%s)", name, where.s, s->v[0].mirror);
 	kmb_buf_free(&where);
@@ -689,7 +692,7 @@ static int deb_resolve(const struct kmb_ctx *ctx, struct deb_sources *s, const c
 			continue;
 		if (kmb_deb_parse_depends(pl->p[i].depends, &deps, &nd) < 0) {
 			kmb_errbuf(err, errlen, "%s %s: malformed Depends: %s", pl->p[i].name,
-			     pl->p[i].version, pl->p[i].depends);
+				   pl->p[i].version, pl->p[i].depends);
 			return -EBADMSG;
 		}
 		for (size_t d = 0; d < nd && r == 0; d++) {
@@ -797,8 +800,8 @@ static int fetch_rpm(const struct kmb_ctx *ctx, const char *release,
 
 	if (!mirror) {
 		kmb_errbuf(err, errlen,
-		     "no RPM repository: give --mirror URL (the directory holding "
-		     "repodata/) or set headers_mirror");
+			   "no RPM repository: give --mirror URL (the directory holding "
+			   "repodata/) or set headers_mirror");
 		return -EINVAL;
 	}
 	if (!keyring)
@@ -874,9 +877,9 @@ int kmb_headers_fetch(const struct kmb_ctx *ctx, const char *release,
 		free(h);
 		/* Not ours in a complete state (hand-made?): never overwrite it silently. */
 		kmb_errbuf(err, errlen,
-		     "%s exists but is not a complete headers tree; use --force to "
-		     "replace it",
-		     entry);
+			   "%s exists but is not a complete headers tree; use --force to "
+			   "replace it",
+			   entry);
 		free(entry);
 		return -EEXIST;
 	}
@@ -936,15 +939,17 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 		return -EINVAL;
 	}
 	if (pol == KMB_HEADERS_FETCH || pol == KMB_HEADERS_NEVER) {
-		kmb_errbuf(err, errlen, "kmbuild.conf has headers = %s: the package manager is not used",
-		     pol == KMB_HEADERS_FETCH ? "fetch" : "never");
+		kmb_errbuf(err, errlen,
+			   "kmbuild.conf has headers = %s: the package manager is not used",
+			   pol == KMB_HEADERS_FETCH ? "fetch" : "never");
 		return -EPERM;
 	}
 	if (ctx->root[0]) {
 		kmb_errbuf(err, errlen,
-		     "refusing to run the package manager for --root %s: it installs into the real "
-		     "system; use 'kmbuild headers fetch %s'",
-		     ctx->root, release);
+			   "refusing to run the package manager for --root %s: it installs into "
+			   "the real "
+			   "system; use 'kmbuild headers fetch %s'",
+			   ctx->root, release);
 		return -EPERM;
 	}
 	if (in_path("apt-get")) {
@@ -960,7 +965,7 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 		r = kmb_run(&run);
 		if (r != 0) {
 			kmb_errbuf(err, errlen, "apt-get install -y %s failed (%s %d)", pkg,
-			     r < 0 ? "error" : "exit status", r < 0 ? -r : r);
+				   r < 0 ? "error" : "exit status", r < 0 ? -r : r);
 			r = r < 0 ? r : -EIO;
 		}
 		free(pkg);
@@ -968,7 +973,7 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 	}
 	if (in_path("dnf")) {
 		kmb_errbuf(err, errlen, "%s: dnf install kernel-devel-%s",
-		     dry_run ? "would run" : "kmbuild does not drive dnf; run", release);
+			   dry_run ? "would run" : "kmbuild does not drive dnf; run", release);
 		return dry_run ? 0 : -ENOTSUP;
 	}
 	if (in_path("pacman")) {
@@ -978,13 +983,13 @@ int kmb_headers_install(const struct kmb_ctx *ctx, const char *release, bool dry
 				  : strstr(release, "-hardened") ? "linux-hardened-headers"
 								 : "linux-headers";
 		kmb_errbuf(err, errlen, "%s: pacman -S %s",
-		     dry_run ? "would run" : "kmbuild does not drive pacman; run", pkg);
+			   dry_run ? "would run" : "kmbuild does not drive pacman; run", pkg);
 		return dry_run ? 0 : -ENOTSUP;
 	}
 	kmb_errbuf(err, errlen,
-	     "no supported package manager (apt-get, dnf, pacman) found; use "
-	     "'kmbuild headers fetch %s'",
-	     release);
+		   "no supported package manager (apt-get, dnf, pacman) found; use "
+		   "'kmbuild headers fetch %s'",
+		   release);
 	return -ENOTSUP;
 }
 
@@ -1019,15 +1024,16 @@ int kmb_headers_ensure(const struct kmb_ctx *ctx, const char *release, char **di
 		}
 		if (pol == KMB_HEADERS_PM) {
 			kmb_errbuf(err, errlen, "%s",
-			     pm_err[0] ? pm_err : "package manager gave no headers");
+				   pm_err[0] ? pm_err : "package manager gave no headers");
 			return r < 0 ? r : -ENOENT;
 		}
 		kmb_debug(ctx, "%s", pm_err);
 	} else if (pol == KMB_HEADERS_PM) {
-		kmb_errbuf(err, errlen,
-		     "no complete headers for %s, and headers = package-manager cannot run for "
-		     "--root %s",
-		     release, ctx->root);
+		kmb_errbuf(
+			err, errlen,
+			"no complete headers for %s, and headers = package-manager cannot run for "
+			"--root %s",
+			release, ctx->root);
 		return -ENOENT;
 	}
 	struct kmb_headers_fetch_opts fo = {0};

@@ -62,7 +62,8 @@ char *kmb_dest_location(const struct kmb_ctx *ctx, const char *conf_location)
 		loc = "/extra";
 	else if (word_in(ids.s, "suse") || word_in(ids.s, "sles") || word_in(ids.s, "opensuse"))
 		loc = "/updates";
-	char *out = kmb_xstrdup(loc ? loc : (conf_location && *conf_location ? conf_location : "/extra"));
+	char *out = kmb_xstrdup(loc ? loc
+				    : (conf_location && *conf_location ? conf_location : "/extra"));
 	kmb_buf_free(&ids);
 	free(id);
 	free(like);
@@ -149,19 +150,21 @@ static int backup_original(const struct kmb_ctx *ctx, const char *name, struct k
 static void restore_originals(const struct kmb_ctx *ctx, const char *name, const char *kernel,
 			      const char *arch)
 {
-	char *bdir = kmb_xasprintf("%s/%s/original_module/%s/%s", ctx->state_dir, name, kernel,
-				   arch);
+	char *bdir =
+		kmb_xasprintf("%s/%s/original_module/%s/%s", ctx->state_dir, name, kernel, arch);
 	char *list = NULL;
 	const char *argv[] = {"find", bdir, "-type", "f", "-printf", "%P\\n", NULL};
 	if (kmb_is_dir(bdir) && kmb_run_capture(argv, NULL, &list) == 0) {
 		char *save = NULL;
-		for (char *rel = strtok_r(list, "\n", &save); rel; rel = strtok_r(NULL, "\n", &save)) {
+		for (char *rel = strtok_r(list, "\n", &save); rel;
+		     rel = strtok_r(NULL, "\n", &save)) {
 			char *from = kmb_xasprintf("%s/%s", bdir, rel);
 			char *to = kmb_xasprintf("%s/%s/%s", ctx->modules_dir, kernel, rel);
 			char *parent = kmb_xstrndup(to, (size_t)(strrchr(to, '/') - to));
 			kmb_mkdir_p(parent, 0755);
 			if (rename(from, to) < 0)
-				kmb_warn("cannot restore original module %s: %s", to, strerror(errno));
+				kmb_warn("cannot restore original module %s: %s", to,
+					 strerror(errno));
 			free(parent);
 			free(from);
 			free(to);
@@ -184,7 +187,7 @@ int kmb_uninstall(const struct kmb_ctx *ctx, const char *name, const char *versi
 	*reason = NULL;
 	if (!cur || strcmp(cur, version) != 0) {
 		rc = kmb_fail(reason, KMB_EXIT_NOTFOUND, "%s/%s is not installed for %s (%s)", name,
-			  version, kernel, arch);
+			      version, kernel, arch);
 		goto out;
 	}
 	kmb_state_installed_files(ctx, name, version, kernel, arch, &files, &n);
@@ -223,13 +226,13 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 	*reason = NULL;
 	if (!k->installed) {
 		rc = kmb_fail(reason, KMB_EXIT_INSTALL, "kernel %s is not installed (%s missing)",
-			  k->release, k->modules_dir);
+			      k->release, k->modules_dir);
 		goto out;
 	}
 	if (!kmb_is_built(ctx, name, version, k->release, k->arch) ||
 	    kmb_read_file(mods, &list, NULL) < 0) {
-		rc = kmb_fail(reason, KMB_EXIT_NOTFOUND, "%s/%s is not built for %s (%s)", name, version,
-			  k->release, k->arch);
+		rc = kmb_fail(reason, KMB_EXIT_NOTFOUND, "%s/%s is not built for %s (%s)", name,
+			      version, k->release, k->arch);
 		goto out;
 	}
 	rc = kmb_pkg_load_registered(ctx, name, version, k, &pkg, reason);
@@ -240,7 +243,7 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 	free(srcdir);
 	if (src_rc != 0) {
 		rc = kmb_fail(reason, KMB_EXIT_PRE_INSTALL, "PRE_INSTALL %s failed (exit %d)",
-			  pkg->pre_install, src_rc);
+			      pkg->pre_install, src_rc);
 		goto out;
 	}
 
@@ -275,13 +278,14 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 
 	/* Stage every file next to its destination first; only then move anything. */
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *parent = kmb_xstrndup(p[i].dest, (size_t)(strrchr(p[i].dest, '/') - p[i].dest));
+		char *parent =
+			kmb_xstrndup(p[i].dest, (size_t)(strrchr(p[i].dest, '/') - p[i].dest));
 		int r = kmb_mkdir_p(parent, 0755);
 		if (r == 0)
 			r = kmb_copy_file_atomic(p[i].src, p[i].tmp, 0644);
 		if (r < 0)
 			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write %s: %s", p[i].tmp,
-				  strerror(-r));
+				      strerror(-r));
 		free(parent);
 	}
 	if (rc) {
@@ -295,7 +299,7 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 			kmb_warn("cannot back up shadowed %s", p[i].shadow);
 		if (rename(p[i].tmp, p[i].dest) < 0)
 			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot install %s: %s", p[i].dest,
-				  strerror(errno));
+				      strerror(errno));
 		rec[i].module = p[i].module;
 		rec[i].path = p[i].dest + strlen(ctx->root);
 		kmb_sha256_file(p[i].dest, rec[i].sha256);
@@ -306,8 +310,8 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 			     : 0;
 	free(rec);
 	if (rc == 0) {
-		char *marker = kmb_xasprintf("%s/%s/kernel-%s-%s", ctx->state_dir, name,
-					     k->release, k->arch);
+		char *marker = kmb_xasprintf("%s/%s/kernel-%s-%s", ctx->state_dir, name, k->release,
+					     k->arch);
 		char *target = kmb_xasprintf("%s/%s/%s", version, k->release, k->arch);
 		if (kmb_symlink_atomic(target, marker) < 0)
 			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write %s", marker);
@@ -323,8 +327,8 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 	srcdir = kmb_xasprintf("%s/%s/%s/source", ctx->state_dir, name, version);
 	src_rc = kmb_run_script(ctx, name, pkg->post_install, srcdir, STDERR_FILENO);
 	if (src_rc != 0)
-		kmb_warn("%s/%s: POST_INSTALL %s failed (exit %d)", name, version, pkg->post_install,
-			 src_rc);
+		kmb_warn("%s/%s: POST_INSTALL %s failed (exit %d)", name, version,
+			 pkg->post_install, src_rc);
 	free(srcdir);
 out:
 	if (kctx)

@@ -106,8 +106,9 @@ static char *detect_arch(struct kmb_kernel *k)
 	static const struct {
 		const char *config, *arch;
 	} map[] = {
-		{"CONFIG_X86_64", "x86_64"}, {"CONFIG_X86_32", "i686"},	 {"CONFIG_ARM64", "aarch64"},
-		{"CONFIG_ARM", "armv7l"},    {"CONFIG_PPC64", "ppc64le"}, {"CONFIG_S390", "s390x"},
+		{"CONFIG_X86_64", "x86_64"}, {"CONFIG_X86_32", "i686"},
+		{"CONFIG_ARM64", "aarch64"}, {"CONFIG_ARM", "armv7l"},
+		{"CONFIG_PPC64", "ppc64le"}, {"CONFIG_S390", "s390x"},
 		{"CONFIG_RISCV", "riscv64"}, {"CONFIG_LOONGARCH", "loongarch64"},
 	};
 	for (size_t i = 0; i < KMB_ARRAY_SIZE(map); i++) {
@@ -252,7 +253,8 @@ int kmb_kernel_list(const struct kmb_ctx *ctx, struct kmb_kernel ***out, size_t 
 		for (size_t i = 0; i < host.n; i++) {
 			char *mk = kmb_xasprintf("/lib/modules/%s/build/Makefile", host.v[i]);
 			char *mk2 = kmb_xasprintf("/usr/src/linux-headers-%s/Makefile", host.v[i]);
-			if ((kmb_exists(mk) || kmb_exists(mk2)) && !kmb_strv_contains(&rels, host.v[i]))
+			if ((kmb_exists(mk) || kmb_exists(mk2)) &&
+			    !kmb_strv_contains(&rels, host.v[i]))
 				kmb_strv_push(&rels, host.v[i]);
 			free(mk);
 			free(mk2);

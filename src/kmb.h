@@ -14,21 +14,21 @@
 /* Exit codes. Where a DKMS user scripts on a number, it is DKMS's (anchors.md §1.10). */
 enum kmb_exit {
 	KMB_EXIT_OK = 0,
-	KMB_EXIT_FAIL = 1,	     /* generic failure */
-	KMB_EXIT_USAGE = 2,	     /* bad command line */
-	KMB_EXIT_EXISTS = 3,	     /* already added / already built */
-	KMB_EXIT_NOTFOUND = 4,	     /* module, version or conf not found; broken entry */
-	KMB_EXIT_INSTALLED = 5,	     /* already installed (without --force) */
-	KMB_EXIT_INSTALL = 6,	     /* kernel dir missing, install or depmod failed */
-	KMB_EXIT_NOKO = 7,	     /* build produced no .ko */
-	KMB_EXIT_BADCONF = 8,	     /* malformed dkms.conf / kmbuild.conf */
-	KMB_EXIT_MAKE = 10,	     /* make failed */
-	KMB_EXIT_AUTOINSTALL = 11,   /* autoinstall: at least one module failed */
-	KMB_EXIT_DEPENDS = 13,	     /* BUILD_DEPENDS not installed */
-	KMB_EXIT_LOCK = 15,	     /* could not take the state lock in time */
-	KMB_EXIT_NOHEADERS = 21,     /* kernel headers not found */
-	KMB_EXIT_EXCLUDED = 77,	     /* BUILD_EXCLUSIVE excluded every module */
-	KMB_EXIT_PRE_INSTALL = 101,  /* PRE_INSTALL script failed */
+	KMB_EXIT_FAIL = 1,	    /* generic failure */
+	KMB_EXIT_USAGE = 2,	    /* bad command line */
+	KMB_EXIT_EXISTS = 3,	    /* already added / already built */
+	KMB_EXIT_NOTFOUND = 4,	    /* module, version or conf not found; broken entry */
+	KMB_EXIT_INSTALLED = 5,	    /* already installed (without --force) */
+	KMB_EXIT_INSTALL = 6,	    /* kernel dir missing, install or depmod failed */
+	KMB_EXIT_NOKO = 7,	    /* build produced no .ko */
+	KMB_EXIT_BADCONF = 8,	    /* malformed dkms.conf / kmbuild.conf */
+	KMB_EXIT_MAKE = 10,	    /* make failed */
+	KMB_EXIT_AUTOINSTALL = 11,  /* autoinstall: at least one module failed */
+	KMB_EXIT_DEPENDS = 13,	    /* BUILD_DEPENDS not installed */
+	KMB_EXIT_LOCK = 15,	    /* could not take the state lock in time */
+	KMB_EXIT_NOHEADERS = 21,    /* kernel headers not found */
+	KMB_EXIT_EXCLUDED = 77,	    /* BUILD_EXCLUSIVE excluded every module */
+	KMB_EXIT_PRE_INSTALL = 101, /* PRE_INSTALL script failed */
 };
 
 enum kmb_verbosity { KMB_QUIET = 0, KMB_NORMAL = 1, KMB_VERBOSE = 2 };

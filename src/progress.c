@@ -14,8 +14,7 @@ void kmb_progress_init(struct kmb_progress *pg, const struct kmb_ctx *ctx, size_
 	pg->t0 = kmb_now_ms();
 }
 
-static void label(char *buf, size_t len, const char *name, const char *version,
-		  const char *kernel)
+static void label(char *buf, size_t len, const char *name, const char *version, const char *kernel)
 {
 	snprintf(buf, len, "%s/%s@%s", name, version, kernel);
 }
@@ -70,10 +69,12 @@ void kmb_progress_draw(struct kmb_progress *pg, size_t done)
 		return;
 	long long now = kmb_now_ms();
 	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "[%zu/%zu] %llds", done, pg->total, (now - pg->t0) / 1000);
+	int n = snprintf(buf, sizeof(buf), "[%zu/%zu] %llds", done, pg->total,
+			 (now - pg->t0) / 1000);
 	for (size_t i = 0; i < pg->n_running && n < (int)sizeof(buf) - 40; i++)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s %s %llds", i ? "," : " building",
-			      pg->running[i].label, (now - pg->running[i].since) / 1000);
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s %s %llds",
+			      i ? "," : " building", pg->running[i].label,
+			      (now - pg->running[i].since) / 1000);
 	/* Keep it on one terminal line. */
 	if (n > 150)
 		strcpy(buf + 147, "...");

@@ -84,8 +84,8 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 		extracted = tmp;
 		srcdir = find_conf_dir(tmp);
 		if (!srcdir) {
-			rc = kmb_fail(reason, KMB_EXIT_EXISTS, "%s: no dkms.conf or kmbuild.conf inside",
-				  path);
+			rc = kmb_fail(reason, KMB_EXIT_EXISTS,
+				      "%s: no dkms.conf or kmbuild.conf inside", path);
 			goto out;
 		}
 	} else if (S_ISREG(st.st_mode)) {
@@ -101,18 +101,23 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 	kmb_conf_vars_for(ctx, NULL, &vars);
 	r = kmb_pkg_load(S_ISREG(st.st_mode) && !extracted ? path : real, &vars, &pkg, &err);
 	if (r < 0) {
-		rc = kmb_fail(reason, r == -ENOENT ? KMB_EXIT_NOTFOUND : KMB_EXIT_BADCONF, "%s", err.msg);
+		rc = kmb_fail(reason, r == -ENOENT ? KMB_EXIT_NOTFOUND : KMB_EXIT_BADCONF, "%s",
+			      err.msg);
 		goto out;
 	}
 	if (!kmb_is_safe_name(pkg->name) || !kmb_is_safe_name(pkg->version)) {
-		rc = kmb_fail(reason, KMB_EXIT_BADCONF, "%s: PACKAGE_NAME/PACKAGE_VERSION '%s/%s' is not "
-			  "a valid file name", pkg->conf_path, pkg->name, pkg->version);
+		rc = kmb_fail(reason, KMB_EXIT_BADCONF,
+			      "%s: PACKAGE_NAME/PACKAGE_VERSION '%s/%s' is not "
+			      "a valid file name",
+			      pkg->conf_path, pkg->name, pkg->version);
 		goto out;
 	}
 	vdir = kmb_state_version_dir(ctx, pkg->name, pkg->version);
 	if (kmb_exists(vdir)) {
-		rc = kmb_fail(reason, KMB_EXIT_EXISTS, "%s/%s is already added (kmbuild remove %s/%s "
-			  "--all first)", pkg->name, pkg->version, pkg->name, pkg->version);
+		rc = kmb_fail(reason, KMB_EXIT_EXISTS,
+			      "%s/%s is already added (kmbuild remove %s/%s "
+			      "--all first)",
+			      pkg->name, pkg->version, pkg->name, pkg->version);
 		goto out;
 	}
 	dest = kmb_xasprintf("%s/%s-%s", ctx->src_dir, pkg->name, pkg->version);
@@ -121,13 +126,14 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 	bool copied = false;
 	if (!in_place) {
 		if (kmb_exists(dest)) {
-			rc = kmb_fail(reason, KMB_EXIT_EXISTS, "%s already exists and is not %s", dest,
-				  real);
+			rc = kmb_fail(reason, KMB_EXIT_EXISTS, "%s already exists and is not %s",
+				      dest, real);
 			goto out;
 		}
 		char *tmp = kmb_xasprintf("%s.kmb-tmp.%ld", dest, (long)getpid());
 		kmb_rm_rf(tmp);
-		if (kmb_mkdir_p(tmp, 0755) < 0 || copy_tree(real, tmp) < 0 || rename(tmp, dest) < 0) {
+		if (kmb_mkdir_p(tmp, 0755) < 0 || copy_tree(real, tmp) < 0 ||
+		    rename(tmp, dest) < 0) {
 			kmb_rm_rf(tmp);
 			free(tmp);
 			rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot copy %s to %s", real, dest);
@@ -243,8 +249,7 @@ static int list_names(const char *dir, bool versions, char ***out, size_t *n)
 	return 0;
 }
 
-int kmb_registry_versions(const struct kmb_ctx *ctx, const char *name, char ***versions,
-			  size_t *n)
+int kmb_registry_versions(const struct kmb_ctx *ctx, const char *name, char ***versions, size_t *n)
 {
 	char *dir = kmb_xasprintf("%s/%s", ctx->state_dir, name);
 	int r = list_names(dir, true, versions, n);

@@ -14,8 +14,7 @@ int kmb_registry_add(const struct kmb_ctx *ctx, const char *path, char **name, c
 		     char **reason);
 
 /* Registered versions of name, highest first (kmb_vercmp). */
-int kmb_registry_versions(const struct kmb_ctx *ctx, const char *name, char ***versions,
-			  size_t *n);
+int kmb_registry_versions(const struct kmb_ctx *ctx, const char *name, char ***versions, size_t *n);
 /* Registered module names, sorted. */
 int kmb_registry_names(const struct kmb_ctx *ctx, char ***names, size_t *n);
 void kmb_registry_strv_free(char **v, size_t n);

@@ -273,7 +273,7 @@ int kmb_gpgv_verify(const char *keyring, const char *signed_path, const char *de
 
 	if (!keyring || !*keyring || !realpath(keyring, kr)) {
 		kmb_errbuf(err, errlen, "keyring '%s': %s", keyring ? keyring : "",
-		     keyring && *keyring ? strerror(errno) : "not set");
+			   keyring && *keyring ? strerror(errno) : "not set");
 		return -EKEYREJECTED;
 	}
 	if (!kmb_exists(kr) || kmb_is_dir(kr)) {
@@ -288,15 +288,17 @@ int kmb_gpgv_verify(const char *keyring, const char *signed_path, const char *de
 		close(fd);
 		if (n > 0 && kmb_startswith(head, "-----BEGIN PGP")) {
 			kmb_errbuf(err, errlen,
-			     "keyring %s is ASCII-armored; gpgv needs a binary one (gpg --dearmor)",
-			     kr);
+				   "keyring %s is ASCII-armored; gpgv needs a binary one (gpg "
+				   "--dearmor)",
+				   kr);
 			return -EKEYREJECTED;
 		}
 	}
 	/* An empty home of its own: no default trustedkeys.kbx can vouch for anything. */
 	if (!mkdtemp(home)) {
 		r = -errno;
-		kmb_errbuf(err, errlen, "gpgv: cannot create a temporary home: %s", strerror(errno));
+		kmb_errbuf(err, errlen, "gpgv: cannot create a temporary home: %s",
+			   strerror(errno));
 		return r;
 	}
 	log = kmb_xasprintf("%s/status", home);
@@ -430,7 +432,7 @@ static int check_release(const char *text, const struct kmb_deb_source *src, con
 	if ((suite || codename) && !(suite && !strcmp(suite, src->suite)) &&
 	    !(codename && !strcmp(codename, src->suite))) {
 		kmb_errbuf(err, errlen, "%s: is for suite '%s' (codename '%s'), not '%s'", label,
-		     suite ? suite : "", codename ? codename : "", src->suite);
+			   suite ? suite : "", codename ? codename : "", src->suite);
 		r = -EBADMSG;
 	} else if (valid) {
 		time_t t = parse_rfc822_utc(valid);
@@ -467,7 +469,7 @@ int kmb_deb_index_load(const struct kmb_deb_source *src, const char *workdir,
 	if (!kmb_is_safe_name(src->suite) || !kmb_is_safe_name(src->component) ||
 	    !kmb_is_safe_name(src->arch)) {
 		kmb_errbuf(err, errlen, "invalid suite/component/arch '%s/%s/%s'", src->suite,
-		     src->component, src->arch);
+			   src->component, src->arch);
 		r = -EINVAL;
 		goto out;
 	}
@@ -499,7 +501,7 @@ int kmb_deb_index_load(const struct kmb_deb_source *src, const char *workdir,
 	static const char *const exts[] = {".xz", ".gz", ""};
 	r = -ENOENT;
 	kmb_errbuf(err, errlen, "%s: lists no %s/binary-%s/Packages index", url, src->component,
-	     src->arch);
+		   src->arch);
 	for (size_t e = 0; e < KMB_ARRAY_SIZE(exts) && r == -ENOENT; e++) {
 		char *rel = kmb_xasprintf("%s/binary-%s/Packages%s", src->component, src->arch,
 					  exts[e]);

@@ -72,7 +72,8 @@ size_t kmb_plan_add_rebuild_dependents(const struct kmb_ctx *ctx, struct kmb_pla
 			struct kmb_pkg *pkg = NULL;
 			char *reason = NULL;
 			if (v && kmb_pkg_load_registered(ctx, names[i], v, k, &pkg, &reason) == 0 &&
-			    pkg->build_depends_rebuild && kmb_strv_contains(&pkg->build_depends, dep)) {
+			    pkg->build_depends_rebuild &&
+			    kmb_strv_contains(&pkg->build_depends, dep)) {
 				struct kmb_task *t = kmb_plan_add(plan, names[i], v, k);
 				t->install = true;
 				t->build = true;
@@ -142,8 +143,9 @@ static int deps_ready(const struct kmb_ctx *ctx, struct kmb_plan *p, struct kmb_
 			   kmb_xasprintf("missing dependencies: %s", missing.s));
 		r = -1;
 	} else if (unknown.len) {
-		set_result(t, KMB_TASK_DEFERRED, 0,
-			   kmb_xasprintf("BUILD_DEPENDS not registered with kmbuild: %s", unknown.s));
+		set_result(
+			t, KMB_TASK_DEFERRED, 0,
+			kmb_xasprintf("BUILD_DEPENDS not registered with kmbuild: %s", unknown.s));
 		r = -1;
 	} else if (wait) {
 		r = 0;
@@ -179,7 +181,8 @@ static int start_task(const struct kmb_ctx *ctx, struct kmb_task *t, const struc
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(p[0]);
 		char *reason = NULL;
-		int rc = o->work ? o->work(ctx, t, js, o->force, &reason) : build_task(ctx, t, js, o->force, &reason);
+		int rc = o->work ? o->work(ctx, t, js, o->force, &reason)
+				 : build_task(ctx, t, js, o->force, &reason);
 		if (reason && write(p[1], reason, strlen(reason)) < 0)
 			rc = rc ? rc : KMB_EXIT_FAIL;
 		_exit(rc);
@@ -241,17 +244,19 @@ static void run_inline(const struct kmb_ctx *ctx, struct kmb_task *t)
 	set_result(t, rc ? KMB_TASK_FAILED : KMB_TASK_OK, rc, reason);
 }
 
-static void report_line(const struct kmb_ctx *ctx, struct kmb_progress *pg, const struct kmb_task *t)
+static void report_line(const struct kmb_ctx *ctx, struct kmb_progress *pg,
+			const struct kmb_task *t)
 {
-	const char *what = t->state == KMB_TASK_OK	  ? (t->install ? "installed" : "built")
-			   : t->state == KMB_TASK_SKIPPED ? "skipped"
+	const char *what = t->state == KMB_TASK_OK	   ? (t->install ? "installed" : "built")
+			   : t->state == KMB_TASK_SKIPPED  ? "skipped"
 			   : t->state == KMB_TASK_DEFERRED ? "deferred"
 							   : "FAILED";
 	char line[1024];
 	char *signing = NULL;
 	/* Whether a module is signed decides whether it loads under Secure Boot: say it. */
 	if (t->state == KMB_TASK_OK && t->build) {
-		char *kd = kmb_state_kernel_dir(ctx, t->name, t->version, t->k->release, t->k->arch);
+		char *kd =
+			kmb_state_kernel_dir(ctx, t->name, t->version, t->k->release, t->k->arch);
 		kmb_record_read(kd, "signing", &signing);
 		free(kd);
 	}
@@ -387,7 +392,8 @@ int kmb_sched_run(const struct kmb_ctx *ctx, struct kmb_plan *plan,
 		if (rc != 0) {
 			kmb_err("depmod for %s failed (exit %d)", t->k->release, rc);
 			failed++;
-		} else if (opts->refresh_initramfs && kmb_initramfs_update(ctx, t->k->release, NULL) < 0) {
+		} else if (opts->refresh_initramfs &&
+			   kmb_initramfs_update(ctx, t->k->release, NULL) < 0) {
 			failed++;
 		}
 	}

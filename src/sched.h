@@ -47,7 +47,7 @@ typedef int (*kmb_task_work_fn)(const struct kmb_ctx *ctx, const struct kmb_task
 				const struct kmb_jobserver *js, bool force, char **reason);
 
 struct kmb_sched_opts {
-	bool force;	 /* build despite missing BUILD_DEPENDS */
+	bool force; /* build despite missing BUILD_DEPENDS */
 	bool no_depmod;
 	kmb_task_work_fn work; /* NULL: build with kmb_build() */
 	/* After depmod, bring each touched kernel's initramfs up to date when a module that

@@ -285,8 +285,8 @@ void kmb_entries_free(struct kmb_entry *v, size_t n)
 }
 
 int kmb_state_installed_files(const struct kmb_ctx *ctx, const char *name, const char *version,
-			      const char *kernel, const char *arch,
-			      struct kmb_installed_file **out, size_t *n)
+			      const char *kernel, const char *arch, struct kmb_installed_file **out,
+			      size_t *n)
 {
 	char *kd = kmb_state_kernel_dir(ctx, name, version, kernel, arch);
 	char *path = kmb_xasprintf("%s/installed", kd), *data, *line, *save = NULL;

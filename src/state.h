@@ -49,15 +49,15 @@ int kmb_state_list(const struct kmb_ctx *ctx, const char *name, const char *vers
 void kmb_entries_free(struct kmb_entry *v, size_t n);
 
 struct kmb_installed_file {
-	char *module;  /* module name (file name without .ko[.xz]) */
-	char *path;    /* root-relative, e.g. /lib/modules/6.1.0-56-amd64/updates/dkms/x.ko */
+	char *module; /* module name (file name without .ko[.xz]) */
+	char *path;   /* root-relative, e.g. /lib/modules/6.1.0-56-amd64/updates/dkms/x.ko */
 	char sha256[65];
 };
 
 /* Files installed for (m, v, k, a), as recorded at install time. */
 int kmb_state_installed_files(const struct kmb_ctx *ctx, const char *name, const char *version,
-			      const char *kernel, const char *arch,
-			      struct kmb_installed_file **out, size_t *n);
+			      const char *kernel, const char *arch, struct kmb_installed_file **out,
+			      size_t *n);
 void kmb_installed_files_free(struct kmb_installed_file *v, size_t n);
 /* Rewrite the installed record (e.g. after re-signing changed the files' hashes). */
 int kmb_state_write_installed(const struct kmb_ctx *ctx, const char *name, const char *version,
@@ -71,8 +71,8 @@ char *kmb_state_kernel_dir(const struct kmb_ctx *ctx, const char *name, const ch
 
 /* Small key=value record of one (m, v, k, a). */
 int kmb_record_read(const char *kernel_dir, const char *key, char **value);
-int kmb_record_write(const char *kernel_dir, const char *const *keys,
-		     const char *const *values, size_t n);
+int kmb_record_write(const char *kernel_dir, const char *const *keys, const char *const *values,
+		     size_t n);
 
 /* Take the global lock (waits up to ctx->lock_timeout_s, saying so once). */
 int kmb_lock_take(struct kmb_ctx *ctx);

@@ -1003,7 +1003,8 @@ static int fetch_deb(struct attempt *A, const struct kmb_tpl_source *s, char *er
 	const char *mirror = conf2(A->ctx, "template_deb_mirror", "headers_mirror");
 	const char *keyring = conf2(A->ctx, "template_deb_keyring", "headers_keyring");
 	char *kr = keyring ? kmb_xstrdup(keyring)
-			   : kmb_root_or_host_path(A->ctx, "/usr/share/keyrings/debian-archive-keyring.gpg");
+			   : kmb_root_or_host_path(
+				     A->ctx, "/usr/share/keyrings/debian-archive-keyring.gpg");
 	struct kmb_deb_source src = {
 		.mirror = mirror ? mirror : "http://deb.debian.org/debian",
 		.suite = s->suite,

@@ -18,7 +18,8 @@ char *kmb_xstrndup(const char *s, size_t n);
 char *kmb_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One-line error message into a caller's buffer (newlines become spaces); NULL/0 is fine. */
-void kmb_errbuf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void kmb_errbuf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Set *reason to a malloc'd one-line message and return rc: `return kmb_fail(r, 8, "...")`. */
 int kmb_fail(char **reason, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -40,7 +41,8 @@ struct kmb_strv {
 	size_t n, cap;
 };
 void kmb_strv_push(struct kmb_strv *sv, const char *s);
-void kmb_strv_pushf(struct kmb_strv *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void kmb_strv_pushf(struct kmb_strv *sv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 bool kmb_strv_contains(const struct kmb_strv *sv, const char *s);
 void kmb_strv_free(struct kmb_strv *sv);
 

@@ -80,9 +80,11 @@ int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool insta
 		free(iv);
 		if (!force && (install ? installed : built)) {
 			/* DKMS's wording: scripts grep for it. */
-			kmb_info(ctx, "Module %s/%s already %s for kernel %s (%s), skip. You may "
-				 "override by specifying --force.", name, version,
-				 install ? "installed" : "built", k->release, k->arch);
+			kmb_info(ctx,
+				 "Module %s/%s already %s for kernel %s (%s), skip. You may "
+				 "override by specifying --force.",
+				 name, version, install ? "installed" : "built", k->release,
+				 k->arch);
 			continue;
 		}
 		struct kmb_task *t = kmb_plan_add(&plan, name, version, k);
@@ -91,8 +93,8 @@ int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool insta
 	}
 	if (install)
 		kmb_plan_add_rebuild_dependents(ctx, &plan);
-	struct kmb_sched_opts so = {.force = force, .no_depmod = no_depmod,
-				    .refresh_initramfs = install && !no_depmod};
+	struct kmb_sched_opts so = {
+		.force = force, .no_depmod = no_depmod, .refresh_initramfs = install && !no_depmod};
 	int failed = plan.n ? kmb_sched_run(ctx, &plan, &so) : 0;
 	rc = 0;
 	for (size_t i = 0; i < plan.n; i++) {

@@ -13,9 +13,10 @@ struct kmb_cmd {
 };
 
 #define KMB_CMD_LIST(X)                                                                            \
-	X(add) X(remove) X(build) X(install) X(uninstall) X(autoinstall) X(status) X(log)         \
-		X(kernels) X(sign) X(resign) X(mok) X(verify) X(doctor) X(headers) X(initramfs)    \
-			X(search) X(new)
+	X(add)                                                                                     \
+	X(remove) X(build) X(install) X(uninstall) X(autoinstall) X(status) X(log) X(kernels)      \
+		X(sign) X(resign) X(mok) X(verify) X(doctor) X(headers) X(initramfs) X(search)     \
+			X(new)
 
 /* Verbs are declared weak so that the table builds while verbs land one file at a time. */
 #define KMB_CMD_DECLARE(n) extern const struct kmb_cmd kmb_cmd_##n __attribute__((weak));
@@ -43,5 +44,5 @@ void kmb_cli_kernels_free(struct kmb_kernel_set *set);
 
 /* name[/version]: with no version, the only (or with pick_highest, the highest) registered
  * version. Returns 0 or a kmb_exit code with a message printed. */
-int kmb_cli_resolve_nv(const struct kmb_ctx *ctx, const char *arg, bool pick_highest,
-		       char **name, char **version);
+int kmb_cli_resolve_nv(const struct kmb_ctx *ctx, const char *arg, bool pick_highest, char **name,
+		       char **version);

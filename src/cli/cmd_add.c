@@ -55,9 +55,11 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	bool is_tdir = kmb_is_dir(arg) && kmb_exists(tconf);
 	free(tconf);
 	if (is_tdir) {
-		const char *base = strrchr(arg, '/') && strrchr(arg, '/')[1] ? strrchr(arg, '/') + 1 : arg;
+		const char *base =
+			strrchr(arg, '/') && strrchr(arg, '/')[1] ? strrchr(arg, '/') + 1 : arg;
 		kmb_err("%s is a template directory, not a source tree: use `kmbuild add %s` "
-			"(with template_dir set if it is not in the catalogue)", arg, base);
+			"(with template_dir set if it is not in the catalogue)",
+			arg, base);
 		return KMB_EXIT_USAGE;
 	}
 	char *path = kmb_xstrdup(arg);

@@ -65,8 +65,8 @@ static void rebuilds_done(const struct kmb_ctx *ctx, const struct kmb_plan *plan
 
 static void print_json(const struct kmb_plan *plan, const struct kmb_kernel_set *ks)
 {
-	static const char *const names[] = {"waiting", "running", "ok", "skipped", "deferred",
-					    "failed"};
+	static const char *const names[] = {"waiting", "running",  "ok",
+					    "skipped", "deferred", "failed"};
 	struct kmb_json j;
 	kmb_json_init(&j, stdout);
 	kmb_json_obj_begin(&j, NULL);
@@ -123,7 +123,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			break;
 		case 'H':
 			if (kmb_hook_parse(optarg, &hook) < 0) {
-				kmb_err("--hook=%s: one of postinst, headers, preinst, prerm", optarg);
+				kmb_err("--hook=%s: one of postinst, headers, preinst, prerm",
+					optarg);
 				kmb_strv_free(&kernels);
 				return KMB_EXIT_USAGE;
 			}
@@ -188,17 +189,19 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			 * as the headers policy says (package manager, then download). */
 			char *dir = NULL;
 			const char *how = NULL;
-			if (kmb_headers_ensure(ctx, k->release, &dir, &how, herr, sizeof(herr)) == 0) {
+			if (kmb_headers_ensure(ctx, k->release, &dir, &how, herr, sizeof(herr)) ==
+			    0) {
 				kmb_kernel_set_headers(k, dir);
 				if (ctx->verbosity >= KMB_NORMAL && !ctx->json)
-					printf("Kernel headers for %s were missing: %s (%s).\n", k->release,
-					       how, k->headers_dir);
+					printf("Kernel headers for %s were missing: %s (%s).\n",
+					       k->release, how, k->headers_dir);
 			}
 			free(dir);
 		}
 		if (!k->headers_dir) {
 			if (hook == KMB_HOOK_NONE) /* hooks explain it in kmb_hook_finish() */
-				kmb_err("kernel headers for %s not found: nothing built for it (%s)",
+				kmb_err("kernel headers for %s not found: nothing built for it "
+					"(%s)",
 					k->release,
 					herr[0] ? herr : "kmbuild headers install/fetch RELEASE");
 			failed++;
@@ -217,7 +220,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			char *iv = kmb_installed_version(ctx, names[i], k->release, k->arch);
 			bool current = iv && strcmp(iv, v) == 0;
 			/* A kernel reinstalled in place (preinst hook): rebuild even if current. */
-			bool redo = hook != KMB_HOOK_NONE && kmb_hook_rebuild_pending(ctx, k->release);
+			bool redo =
+				hook != KMB_HOOK_NONE && kmb_hook_rebuild_pending(ctx, k->release);
 			free(iv);
 			struct kmb_pkg *pkg = NULL;
 			char *reason = NULL;
@@ -244,8 +248,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	}
 	kmb_plan_add_rebuild_dependents(ctx, &plan);
 	/* Inside a kernel's postinst the distro's own initramfs hook runs right after us. */
-	struct kmb_sched_opts so = {.force = force,
-				    .refresh_initramfs = hook != KMB_HOOK_POSTINST && !no_initramfs};
+	struct kmb_sched_opts so = {
+		.force = force, .refresh_initramfs = hook != KMB_HOOK_POSTINST && !no_initramfs};
 	long long t0 = kmb_now_ms();
 	if (plan.n)
 		failed += kmb_sched_run(ctx, &plan, &so);
@@ -282,6 +286,7 @@ out:
 }
 
 const struct kmb_cmd kmb_cmd_autoinstall = {
-	"autoinstall", run, "autoinstall [-k KERNEL[/ARCH]]... [--all-kernels] [--force] "
+	"autoinstall", run,
+	"autoinstall [-k KERNEL[/ARCH]]... [--all-kernels] [--force] "
 	"[--hook=postinst|headers|preinst|prerm] [--no-fail] [--no-initramfs]",
 	"build + install every AUTOINSTALL module for kernels, in parallel"};

@@ -7,6 +7,6 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return kmb_cli_build_install(ctx, argc, argv, false, &kmb_cmd_build);
 }
 
-const struct kmb_cmd kmb_cmd_build = {"build", run,
-				      "build NAME[/VERSION] [-k KERNEL[/ARCH]]... [--all-kernels] [--force]",
-				      "build a module for kernels (in parallel)"};
+const struct kmb_cmd kmb_cmd_build = {
+	"build", run, "build NAME[/VERSION] [-k KERNEL[/ARCH]]... [--all-kernels] [--force]",
+	"build a module for kernels (in parallel)"};

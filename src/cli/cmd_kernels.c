@@ -35,8 +35,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		kmb_json_init(&j, stdout);
 		kmb_json_arr_begin(&j, NULL);
 	} else {
-		printf("%-24s %-8s %-9s %-7s %-8s %-5s %s\n", "KERNEL", "ARCH", "INSTALLED", "SIGHASH",
-		       "COMPRESS", "CC", "HEADERS");
+		printf("%-24s %-8s %-9s %-7s %-8s %-5s %s\n", "KERNEL", "ARCH", "INSTALLED",
+		       "SIGHASH", "COMPRESS", "CC", "HEADERS");
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct kmb_kernel *k = v[i];
@@ -66,7 +66,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			printf("%-24s %-8s %-9s %-7s %-8s %-5s %s\n", k->release, k->arch,
 			       k->installed ? "yes" : "no", hash ? hash : "-",
 			       compress_name(kmb_kernel_compression(k)),
-			       !ccword ? "-" : cc_ok ? "ok" : "MISSING",
+			       !ccword ? "-"
+			       : cc_ok ? "ok"
+				       : "MISSING",
 			       k->headers_dir ? k->headers_dir : "(none)");
 			if (ccword && !cc_ok)
 				kmb_warn("%s was built with %s, which is not installed", k->release,

@@ -97,5 +97,6 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-const struct kmb_cmd kmb_cmd_status = {"status", run, "status [NAME[/VERSION]] [-k KERNEL[/ARCH]] [--json]",
+const struct kmb_cmd kmb_cmd_status = {"status", run,
+				       "status [NAME[/VERSION]] [-k KERNEL[/ARCH]] [--json]",
 				       "one line per module/version/kernel/arch and its state"};

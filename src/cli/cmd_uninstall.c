@@ -60,7 +60,8 @@ static int undo(struct kmb_ctx *ctx, const char *name, const char *version, stru
 		if (unbuild) {
 			char *kd = kmb_state_kernel_dir(ctx, name, version, ks->v[i], as->v[i]);
 			kmb_rm_rf(kd);
-			char *kp = kmb_xasprintf("%s/%s/%s/%s", ctx->state_dir, name, version, ks->v[i]);
+			char *kp = kmb_xasprintf("%s/%s/%s/%s", ctx->state_dir, name, version,
+						 ks->v[i]);
 			rmdir(kp); /* only when no other arch is left */
 			free(kp);
 			free(kd);
@@ -156,8 +157,8 @@ static int run_common(struct kmb_ctx *ctx, int argc, char **argv, bool remove,
 			kmb_err("cannot remove %s/%s from %s", name, version, ctx->state_dir);
 			rc = KMB_EXIT_FAIL;
 		} else {
-			kmb_info(ctx, "Deleting module %s/%s completely from the kmbuild tree.", name,
-				 version);
+			kmb_info(ctx, "Deleting module %s/%s completely from the kmbuild tree.",
+				 name, version);
 		}
 	}
 out:
@@ -182,6 +183,6 @@ static int run_remove(struct kmb_ctx *ctx, int argc, char **argv)
 const struct kmb_cmd kmb_cmd_uninstall = {"uninstall", run_uninstall,
 					  "uninstall NAME[/VERSION] [-k KERNEL[/ARCH]]...",
 					  "remove installed modules, restore shadowed originals"};
-const struct kmb_cmd kmb_cmd_remove = {
-	"remove", run_remove, "remove NAME[/VERSION] [-k KERNEL[/ARCH]]... | --all",
-	"uninstall and delete builds; without -k also unregister"};
+const struct kmb_cmd kmb_cmd_remove = {"remove", run_remove,
+				       "remove NAME[/VERSION] [-k KERNEL[/ARCH]]... | --all",
+				       "uninstall and delete builds; without -k also unregister"};

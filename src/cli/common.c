@@ -29,8 +29,8 @@ int kmb_cli_split_nv(const char *arg, char **name, char **version)
 	return 0;
 }
 
-int kmb_cli_resolve_nv(const struct kmb_ctx *ctx, const char *arg, bool pick_highest,
-		       char **name, char **version)
+int kmb_cli_resolve_nv(const struct kmb_ctx *ctx, const char *arg, bool pick_highest, char **name,
+		       char **version)
 {
 	char **vers;
 	size_t n;
@@ -44,7 +44,8 @@ int kmb_cli_resolve_nv(const struct kmb_ctx *ctx, const char *arg, bool pick_hig
 			found |= strcmp(vers[i], *version) == 0;
 		kmb_registry_strv_free(vers, n);
 		if (!found) {
-			kmb_err("%s/%s is not added (kmbuild status lists what is)", *name, *version);
+			kmb_err("%s/%s is not added (kmbuild status lists what is)", *name,
+				*version);
 			goto notfound;
 		}
 		return 0;

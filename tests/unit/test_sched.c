@@ -212,7 +212,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_parallel_under_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_budget_one_is_serial, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dependencies_order_and_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dependencies_order_and_failure, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_cycle_and_unknown_dependency, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
