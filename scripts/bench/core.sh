@@ -10,7 +10,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 KMB=$(mktemp /tmp/kmbuild-bench-bin.XXXXXX)
 cp "$top/kmbuild" "$KMB" && chmod 755 "$KMB"
 RUNS=${RUNS:-5}
-out=${1:-/dev/stdout}
+# Without OUT the section goes to standard output (appended to by scripts/bench/all.sh).
+[ -n "${1:-}" ] && exec >"$1"
 K=$(ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -n 1)
 K2=$(ls /usr/src | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -n 2 | head -n 1)
 W=$(mktemp -d /tmp/kmb-bench.XXXXXX)
@@ -124,7 +125,7 @@ nk=$(printf '%s\n' "${noop[@]}" | median)
 t0=$(date +%s%N); for i in $(seq 100); do "$KMB" --root "$W/s" status >/dev/null; done
 sk100=$(awk -v ns=$(($(date +%s%N) - t0)) 'BEGIN{printf "%.2f", ns / 100 / 1e6}')
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a / b}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{r = a / b; printf (r < 0.01 ? "%.4f" : "%.2f"), r}'; }
 {
 echo "### Core (issue 2) — $(date -u +%Y-%m-%d), kernel $K (and $K2), $(nproc) CPUs, medians of $RUNS runs, times in ms"
 echo
@@ -141,4 +142,4 @@ echo "\`kmbuild --root S add DIR && kmbuild --root S install M -k K\`, \`kmbuild
 echo "\`kmbuild --root S status\`; dkms: \`dkms --dkmstree D/dkms --sourcetree D/src --installtree /lib/modules add|install|autoinstall|status\`"
 echo "inside \`unshare -m\` with D/lib/modules bind-mounted on /lib/modules (one \`autoinstall -k\` per kernel: dkms takes one);"
 echo "plain: \`make -C /lib/modules/K/build M=DIR modules\`. Both tools sign with the same RSA-2048 MOK."
-} >"$out"
+}
