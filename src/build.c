@@ -488,20 +488,13 @@ static int excluded_modules(struct build_job *j, char **reason)
  * e.g. gcc-12): when it is missing the build fails with a confusing "not found", so say it. */
 static void warn_compiler(struct build_job *j)
 {
-	const char *cc = kmb_kernel_config(j->k, "CONFIG_CC_VERSION_TEXT");
-	if (!cc || !*cc)
-		return;
-	char *word = kmb_xstrndup(cc, strcspn(cc, " "));
-	const char *argv[] = {"sh", "-c", "command -v \"$0\"", word, NULL};
-	char *out = NULL;
-	if (kmb_run_capture(argv, NULL, &out) != 0) {
-		logf_(j->log_fd,
-		      "kmbuild: warning: %s was built with %s (%s), which is not installed\n",
-		      j->k->release, word, cc);
+	char *word = NULL;
+	if (!kmb_kernel_compiler(j->k, &word) && word) {
+		logf_(j->log_fd, "kmbuild: warning: %s was built with %s, which is not installed\n",
+		      j->k->release, word);
 		kmb_warn("%s was built with %s, which is not installed: the build will likely fail",
 			 j->k->release, word);
 	}
-	free(out);
 	free(word);
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 
 #include "conf.h"
@@ -173,6 +174,27 @@ void kmb_kernel_set_headers(struct kmb_kernel *k, const char *dir)
 	drop_config(k);
 	free(k->arch);
 	k->arch = detect_arch(k);
+}
+
+bool kmb_kernel_compiler(struct kmb_kernel *k, char **name)
+{
+	const char *cc = kmb_kernel_config(k, "CONFIG_CC_VERSION_TEXT");
+	const char *path = getenv("PATH");
+	bool found = false;
+
+	*name = cc && *cc ? kmb_xstrndup(cc, strcspn(cc, " ")) : NULL;
+	if (!*name)
+		return false;
+	if (strchr(*name, '/'))
+		return access(*name, X_OK) == 0;
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p && !found;) {
+		size_t l = strcspn(p, ":");
+		char *f = kmb_xasprintf("%.*s/%s", (int)l, p, *name);
+		found = access(f, X_OK) == 0;
+		free(f);
+		p += l + (p[l] == ':');
+	}
+	return found;
 }
 
 enum kmb_compress kmb_kernel_compression(struct kmb_kernel *k)

@@ -38,6 +38,10 @@ const char *kmb_kernel_config(struct kmb_kernel *k, const char *name);
 /* Adapter for kmb_pkg_module_excluded(). */
 const char *kmb_kernel_config_lookup(void *kernel, const char *name);
 
+/* The compiler the kernel was built with (first word of CONFIG_CC_VERSION_TEXT, e.g. gcc-12)
+ * in *name (malloc'd, NULL when unknown); returns whether it is on PATH. */
+bool kmb_kernel_compiler(struct kmb_kernel *k, char **name);
+
 enum kmb_compress kmb_kernel_compression(struct kmb_kernel *k);
 const char *kmb_compress_suffix(enum kmb_compress c); /* "", ".gz", ".xz", ".zst" */
 

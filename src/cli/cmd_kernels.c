@@ -43,13 +43,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		const char *hash = kmb_kernel_config(k, "CONFIG_MODULE_SIG_HASH");
 		const char *cc = kmb_kernel_config(k, "CONFIG_CC_VERSION_TEXT");
 		/* The compiler the kernel was built with must be on PATH to build for it. */
-		char *ccword = cc ? kmb_xstrndup(cc, strcspn(cc, " ")) : NULL;
-		char *which = NULL;
-		bool cc_ok = false;
-		if (ccword) {
-			const char *argv2[] = {"sh", "-c", "command -v \"$0\"", ccword, NULL};
-			cc_ok = kmb_run_capture(argv2, NULL, &which) == 0;
-		}
+		char *ccword = NULL;
+		bool cc_ok = kmb_kernel_compiler(k, &ccword);
 		if (ctx->json) {
 			kmb_json_obj_begin(&j, NULL);
 			kmb_json_str(&j, "kernel", k->release);
@@ -75,7 +70,6 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 					 ccword);
 		}
 		free(ccword);
-		free(which);
 	}
 	if (ctx->json) {
 		kmb_json_arr_end(&j);
