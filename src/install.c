@@ -130,20 +130,23 @@ static void pending_free(struct pending *p, size_t n)
 	free(p);
 }
 
+static char *backup_path(const struct kmb_ctx *ctx, const char *name, struct kmb_kernel *k,
+			 const char *shadow)
+{
+	return kmb_xasprintf("%s/%s/original_module/%s/%s%s", ctx->state_dir, name, k->release,
+			     k->arch, shadow + strlen(k->modules_dir));
+}
+
 static int backup_original(const struct kmb_ctx *ctx, const char *name, struct kmb_kernel *k,
 			   const char *shadow)
 {
-	const char *rel = shadow + strlen(k->modules_dir);
-	char *bdir = kmb_xasprintf("%s/%s/original_module/%s/%s", ctx->state_dir, name, k->release,
-				   k->arch);
-	char *dst = kmb_xasprintf("%s%s", bdir, rel);
+	char *dst = backup_path(ctx, name, k, shadow);
 	char *parent = kmb_xstrndup(dst, (size_t)(strrchr(dst, '/') - dst));
 	int r = kmb_mkdir_p(parent, 0755);
 	if (r == 0 && rename(shadow, dst) < 0)
 		r = -errno;
 	free(parent);
 	free(dst);
-	free(bdir);
 	return r;
 }
 
@@ -212,16 +215,198 @@ out:
 	return rc;
 }
 
+/* The version being replaced for this kernel: its files are ours, not in-tree modules. */
+struct previous {
+	char *version;
+	struct kmb_installed_file *files;
+	size_t n;
+};
+
+static void previous_load(const struct kmb_ctx *ctx, const char *name, struct kmb_kernel *k,
+			  struct previous *old)
+{
+	memset(old, 0, sizeof(*old));
+	old->version = kmb_installed_version(ctx, name, k->release, k->arch);
+	if (old->version)
+		kmb_state_installed_files(ctx, name, old->version, k->release, k->arch, &old->files,
+					  &old->n);
+}
+
+static bool previous_owns(const struct kmb_ctx *ctx, const struct previous *old, const char *abs)
+{
+	size_t rl = strlen(ctx->root);
+
+	for (size_t i = 0; i < old->n; i++)
+		if (strncmp(abs, ctx->root, rl) == 0 && strcmp(abs + rl, old->files[i].path) == 0)
+			return true;
+	return false;
+}
+
+static void previous_free(struct previous *old)
+{
+	kmb_installed_files_free(old->files, old->n);
+	free(old->version);
+}
+
+/*
+ * After the new files are in place and the marker points at the new version: delete what the
+ * old version had that the new one did not replace, and its installed record.
+ */
+static void previous_drop(const struct kmb_ctx *ctx, const char *name, struct kmb_kernel *k,
+			  const struct previous *old, const struct pending *p, size_t n)
+{
+	for (size_t i = 0; i < old->n; i++) {
+		char *abs = kmb_root_path(ctx, old->files[i].path);
+		bool replaced = false;
+		for (size_t j = 0; j < n && !replaced; j++)
+			replaced = strcmp(p[j].dest, abs) == 0;
+		if (!replaced && unlink(abs) < 0 && errno != ENOENT)
+			kmb_warn("cannot remove %s: %s", abs, strerror(errno));
+		free(abs);
+	}
+	char *kd = kmb_state_kernel_dir(ctx, name, old->version, k->release, k->arch);
+	char *inst = kmb_xasprintf("%s/installed", kd);
+	unlink(inst);
+	free(inst);
+	free(kd);
+}
+
+/* One pending entry per "file location" line of the build's modules list. */
+static struct pending *plan_pending(const struct kmb_ctx *ctx, struct kmb_kernel *k, const char *kd,
+				    char *list, const struct previous *old, size_t *np)
+{
+	const char *const null_cfg[] = {NULL};
+	struct kmod_ctx *kctx = kmod_new(k->modules_dir, null_cfg);
+	struct pending *p = NULL;
+	char *line, *save = NULL;
+	size_t n = 0;
+
+	if (kctx)
+		kmod_set_log_priority(kctx, 0);
+	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp = '\0';
+		char *loc = kmb_dest_location(ctx, sp + 1);
+		p = kmb_xrealloc(p, (n + 1) * sizeof(*p));
+		struct pending *e = &p[n++];
+		e->src = kmb_xasprintf("%s/module/%s", kd, line);
+		e->dest = kmb_xasprintf("%s%s/%s", k->modules_dir, loc, line);
+		e->tmp = kmb_xasprintf("%s.kmb-new", e->dest);
+		e->module = module_name_of(line);
+		e->shadow = find_shadowed(kctx, e->module, e->dest);
+		if (e->shadow && previous_owns(ctx, old, e->shadow)) {
+			free(e->shadow);
+			e->shadow = NULL;
+		}
+		free(loc);
+	}
+	if (kctx)
+		kmod_unref(kctx);
+	*np = n;
+	return p;
+}
+
+/* Stage every file next to its destination; nothing visible changes yet. */
+static int stage_pending(struct pending *p, size_t n, char **reason)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *parent =
+			kmb_xstrndup(p[i].dest, (size_t)(strrchr(p[i].dest, '/') - p[i].dest));
+		int r = kmb_mkdir_p(parent, 0755);
+		if (r == 0)
+			r = kmb_copy_file_atomic(p[i].src, p[i].tmp, 0644);
+		if (r < 0)
+			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write %s: %s", p[i].tmp,
+				      strerror(-r));
+		free(parent);
+	}
+	if (rc)
+		for (size_t i = 0; i < n; i++)
+			unlink(p[i].tmp);
+	return rc;
+}
+
+/*
+ * Rename the staged files over their destinations, record them and point the marker at this
+ * version. A file of the old version at the same path is replaced by rename, so every path
+ * holds the old or the new module at every instant.
+ */
+static int commit_pending(const struct kmb_ctx *ctx, const char *name, const char *version,
+			  struct kmb_kernel *k, struct pending *p, size_t n, char **reason)
+{
+	struct kmb_installed_file *rec = kmb_xcalloc(n ? n : 1, sizeof(*rec));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].shadow && backup_original(ctx, name, k, p[i].shadow) < 0)
+			kmb_warn("cannot back up shadowed %s", p[i].shadow);
+		if (rename(p[i].tmp, p[i].dest) < 0 && rc == 0)
+			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot install %s: %s", p[i].dest,
+				      strerror(errno));
+		rec[i].module = p[i].module;
+		rec[i].path = p[i].dest + strlen(ctx->root);
+		kmb_sha256_file(p[i].dest, rec[i].sha256);
+	}
+	if (rc == 0 &&
+	    kmb_state_write_installed(ctx, name, version, k->release, k->arch, rec, n) < 0)
+		rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write installed record");
+	free(rec);
+	if (rc == 0) {
+		char *marker = kmb_xasprintf("%s/%s/kernel-%s-%s", ctx->state_dir, name, k->release,
+					     k->arch);
+		char *target = kmb_xasprintf("%s/%s/%s", version, k->release, k->arch);
+		if (kmb_symlink_atomic(target, marker) < 0)
+			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write %s", marker);
+		free(marker);
+		free(target);
+	}
+	return rc;
+}
+
+/* A failed commit: the old version, if any, keeps its files and its own backups. */
+static void rollback_pending(const struct kmb_ctx *ctx, const char *name, struct kmb_kernel *k,
+			     const struct previous *old, const struct pending *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unlink(p[i].tmp);
+		if (!previous_owns(ctx, old, p[i].dest))
+			unlink(p[i].dest);
+		if (!p[i].shadow || !old->version)
+			continue;
+		char *b = backup_path(ctx, name, k, p[i].shadow);
+		if (rename(b, p[i].shadow) < 0 && errno != ENOENT)
+			kmb_warn("cannot restore original module %s: %s", p[i].shadow,
+				 strerror(errno));
+		free(b);
+	}
+	if (!old->version)
+		restore_originals(ctx, name, k->release, k->arch);
+}
+
+static int run_install_script(const struct kmb_ctx *ctx, const char *name, const char *version,
+			      const char *script)
+{
+	char *srcdir = kmb_xasprintf("%s/%s/%s/source", ctx->state_dir, name, version);
+	int rc = kmb_run_script(ctx, name, script, srcdir, STDERR_FILENO);
+
+	free(srcdir);
+	return rc;
+}
+
 int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version,
 		struct kmb_kernel *k, char **reason)
 {
 	char *kd = kmb_state_kernel_dir(ctx, name, version, k->release, k->arch);
-	char *mods = kmb_xasprintf("%s/modules", kd), *list = NULL, *line, *save = NULL;
+	char *mods = kmb_xasprintf("%s/modules", kd), *list = NULL;
+	struct previous old = {0};
 	struct pending *p = NULL;
-	size_t n = 0;
-	struct kmod_ctx *kctx = NULL;
 	struct kmb_pkg *pkg = NULL;
-	int rc = 0;
+	size_t n = 0;
+	int rc = 0, src_rc;
 
 	*reason = NULL;
 	if (!k->installed) {
@@ -238,101 +423,34 @@ int kmb_install(const struct kmb_ctx *ctx, const char *name, const char *version
 	rc = kmb_pkg_load_registered(ctx, name, version, k, &pkg, reason);
 	if (rc)
 		goto out;
-	char *srcdir = kmb_xasprintf("%s/%s/%s/source", ctx->state_dir, name, version);
-	int src_rc = kmb_run_script(ctx, name, pkg->pre_install, srcdir, STDERR_FILENO);
-	free(srcdir);
+	src_rc = run_install_script(ctx, name, version, pkg->pre_install);
 	if (src_rc != 0) {
 		rc = kmb_fail(reason, KMB_EXIT_PRE_INSTALL, "PRE_INSTALL %s failed (exit %d)",
 			      pkg->pre_install, src_rc);
 		goto out;
 	}
-
-	/* Another version installed for this kernel goes first (one version per kernel). */
-	char *other = kmb_installed_version(ctx, name, k->release, k->arch);
-	if (other) {
-		char *why = NULL;
-		kmb_uninstall(ctx, name, other, k->release, k->arch, &why);
-		free(why);
-		free(other);
-	}
-
-	const char *const null_cfg[] = {NULL};
-	kctx = kmod_new(k->modules_dir, null_cfg);
-	if (kctx)
-		kmod_set_log_priority(kctx, 0);
-	for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *sp = strchr(line, ' ');
-		if (!sp)
-			continue;
-		*sp = '\0';
-		char *loc = kmb_dest_location(ctx, sp + 1);
-		p = kmb_xrealloc(p, (n + 1) * sizeof(*p));
-		struct pending *e = &p[n++];
-		e->src = kmb_xasprintf("%s/module/%s", kd, line);
-		e->dest = kmb_xasprintf("%s%s/%s", k->modules_dir, loc, line);
-		e->tmp = kmb_xasprintf("%s.kmb-new", e->dest);
-		e->module = module_name_of(line);
-		e->shadow = find_shadowed(kctx, e->module, e->dest);
-		free(loc);
-	}
-
-	/* Stage every file next to its destination first; only then move anything. */
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		char *parent =
-			kmb_xstrndup(p[i].dest, (size_t)(strrchr(p[i].dest, '/') - p[i].dest));
-		int r = kmb_mkdir_p(parent, 0755);
-		if (r == 0)
-			r = kmb_copy_file_atomic(p[i].src, p[i].tmp, 0644);
-		if (r < 0)
-			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write %s: %s", p[i].tmp,
-				      strerror(-r));
-		free(parent);
-	}
+	/*
+	 * One version per kernel, but the old one stays until the new one is staged and
+	 * renamed over it: a full disk or a kill in between must never leave no module.
+	 */
+	previous_load(ctx, name, k, &old);
+	p = plan_pending(ctx, k, kd, list, &old, &n);
+	rc = stage_pending(p, n, reason);
+	if (rc)
+		goto out;
+	rc = commit_pending(ctx, name, version, k, p, n, reason);
 	if (rc) {
-		for (size_t i = 0; i < n; i++)
-			unlink(p[i].tmp);
+		rollback_pending(ctx, name, k, &old, p, n);
 		goto out;
 	}
-	struct kmb_installed_file *rec = kmb_xcalloc(n ? n : 1, sizeof(*rec));
-	for (size_t i = 0; i < n; i++) {
-		if (p[i].shadow && backup_original(ctx, name, k, p[i].shadow) < 0)
-			kmb_warn("cannot back up shadowed %s", p[i].shadow);
-		if (rename(p[i].tmp, p[i].dest) < 0)
-			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot install %s: %s", p[i].dest,
-				      strerror(errno));
-		rec[i].module = p[i].module;
-		rec[i].path = p[i].dest + strlen(ctx->root);
-		kmb_sha256_file(p[i].dest, rec[i].sha256);
-	}
-	if (rc == 0)
-		rc = kmb_state_write_installed(ctx, name, version, k->release, k->arch, rec, n) < 0
-			     ? kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write installed record")
-			     : 0;
-	free(rec);
-	if (rc == 0) {
-		char *marker = kmb_xasprintf("%s/%s/kernel-%s-%s", ctx->state_dir, name, k->release,
-					     k->arch);
-		char *target = kmb_xasprintf("%s/%s/%s", version, k->release, k->arch);
-		if (kmb_symlink_atomic(target, marker) < 0)
-			rc = kmb_fail(reason, KMB_EXIT_INSTALL, "cannot write %s", marker);
-		free(marker);
-		free(target);
-	}
-	if (rc) {
-		for (size_t i = 0; i < n; i++)
-			unlink(p[i].dest);
-		restore_originals(ctx, name, k->release, k->arch);
-		goto out;
-	}
-	srcdir = kmb_xasprintf("%s/%s/%s/source", ctx->state_dir, name, version);
-	src_rc = kmb_run_script(ctx, name, pkg->post_install, srcdir, STDERR_FILENO);
+	if (old.version && strcmp(old.version, version) != 0)
+		previous_drop(ctx, name, k, &old, p, n);
+	src_rc = run_install_script(ctx, name, version, pkg->post_install);
 	if (src_rc != 0)
 		kmb_warn("%s/%s: POST_INSTALL %s failed (exit %d)", name, version,
 			 pkg->post_install, src_rc);
-	free(srcdir);
 out:
-	if (kctx)
-		kmod_unref(kctx);
+	previous_free(&old);
 	kmb_pkg_free(pkg);
 	pending_free(p, n);
 	free(list);

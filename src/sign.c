@@ -325,21 +325,17 @@ static int write_all(int fd, const struct iovec *iov, int n)
  * (nothing visible changes), commit() renames it over the target. abort() removes it.
  */
 struct prep {
-	char *dst;    /* resolved target */
-	char *tmp;    /* finished temporary file, same directory */
-	char *tmpdir; /* private directory of a compressed module, removed after commit */
-	dev_t dev;    /* filesystem of tmp, for the batch sync */
+	char *dst; /* resolved target */
+	char *tmp; /* finished temporary file, same directory */
+	dev_t dev; /* filesystem of tmp, for the batch sync */
 };
 
 static void prep_abort(struct prep *p)
 {
 	if (p->tmp)
 		unlink(p->tmp);
-	if (p->tmpdir)
-		kmb_rm_rf(p->tmpdir);
 	free(p->dst);
 	free(p->tmp);
-	free(p->tmpdir);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -360,7 +356,7 @@ static int prep_commit(struct prep *p, const char *path, char *err, size_t errle
 
 static int fsync_path(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), r = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -560,46 +556,39 @@ static int write_private_copy(const char *path, const void *data, size_t len)
 	return r;
 }
 
-static int prepare_compressed(const struct kmb_signer *s, const char *path, const struct zfmt *z,
-			      struct prep *p, char *err, size_t errlen)
+/*
+ * Scratch work (decompress, sign, recompress) happens in a private directory under $TMPDIR,
+ * never next to the module: the module's directory may be writable by another user, who could
+ * rename our directory and plant links for path-based calls to follow. Only the finished
+ * bytes go next to the target, through write_temp's descriptor-based mode and owner calls.
+ */
+static char *scratch_dir(void)
 {
-	char *copy = NULL, *plain = NULL, *data = NULL;
-	struct prep inner;
-	struct stat st;
-	size_t len;
-	int r;
+	const char *base = getenv("TMPDIR");
+	char *dir = kmb_xasprintf("%s/kmbsign.XXXXXX", base && *base == '/' ? base : "/tmp");
 
-	memset(p, 0, sizeof(*p));
-	r = resolve(path, p, &st);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		goto out;
+	if (!mkdtemp(dir)) {
+		free(dir);
+		return NULL;
 	}
-	r = kmb_read_file(p->dst, &data, &len);
-	if (r < 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-r));
-		goto out;
-	}
-	/* A private directory next to the module: same filesystem, so the rename is atomic. */
-	const char *slash = strrchr(p->dst, '/');
-	p->tmpdir = slash ? kmb_xasprintf("%.*s/.kmbsign.XXXXXX", (int)(slash - p->dst), p->dst)
-			  : kmb_xstrdup(".kmbsign.XXXXXX");
-	if (!mkdtemp(p->tmpdir)) {
-		r = -errno;
-		snprintf(err, errlen, "%s: cannot create temporary directory: %s", path,
-			 strerror(-r));
-		free(p->tmpdir);
-		p->tmpdir = NULL;
-		goto out;
-	}
-	copy = kmb_xasprintf("%s/m%s", p->tmpdir, z->suffix);
-	plain = kmb_xasprintf("%s/m.ko", p->tmpdir);
-	r = write_private_copy(copy, data, len);
+	return dir;
+}
+
+/* Decompress, sign and recompress data in scratch; *out gets the recompressed bytes. */
+static int resign_in_scratch(const struct kmb_signer *s, const char *scratch, const char *path,
+			     const struct zfmt *z, const char *data, size_t len, char **out,
+			     size_t *outlen, char *err, size_t errlen)
+{
+	char *copy = kmb_xasprintf("%s/m%s", scratch, z->suffix);
+	char *plain = kmb_xasprintf("%s/m.ko", scratch);
+	struct prep inner;
+	int r = write_private_copy(copy, data, len);
+
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot copy: %s", path, strerror(-r));
 		goto out;
 	}
-	r = run_tool(z->decomp, p->tmpdir, copy, path, err, errlen);
+	r = run_tool(z->decomp, scratch, copy, path, err, errlen);
 	if (r < 0)
 		goto out;
 	if (!kmb_exists(plain)) {
@@ -615,20 +604,51 @@ static int prepare_compressed(const struct kmb_signer *s, const char *path, cons
 		goto out;
 	}
 	unlink(copy);
-	r = run_tool(z->comp, p->tmpdir, plain, path, err, errlen);
-	if (r < 0)
-		goto out;
-	if (chmod(copy, st.st_mode & 07777) < 0 ||
-	    (chown(copy, st.st_uid, st.st_gid) < 0 && errno != EPERM)) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
-		goto out;
-	}
-	p->tmp = copy;
-	copy = NULL;
+	r = run_tool(z->comp, scratch, plain, path, err, errlen);
+	if (r == 0 && (r = kmb_read_file(copy, out, outlen)) < 0)
+		snprintf(err, errlen, "%s: cannot read recompressed module: %s", path,
+			 strerror(-r));
 out:
 	free(copy);
 	free(plain);
+	return r;
+}
+
+static int prepare_compressed(const struct kmb_signer *s, const char *path, const struct zfmt *z,
+			      struct prep *p, char *err, size_t errlen)
+{
+	char *data = NULL, *signed_z = NULL, *scratch = NULL;
+	struct stat st;
+	size_t len, zlen = 0;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	r = resolve(path, p, &st);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		goto out;
+	}
+	r = kmb_read_file(p->dst, &data, &len);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-r));
+		goto out;
+	}
+	scratch = scratch_dir();
+	if (!scratch) {
+		r = -errno;
+		snprintf(err, errlen, "%s: cannot create temporary directory: %s", path,
+			 strerror(-r));
+		goto out;
+	}
+	r = resign_in_scratch(s, scratch, path, z, data, len, &signed_z, &zlen, err, errlen);
+	if (r == 0)
+		r = write_temp(p, &st, (const unsigned char *)signed_z, zlen, NULL, 0, path, err,
+			       errlen);
+out:
+	if (scratch)
+		kmb_rm_rf(scratch);
+	free(scratch);
+	free(signed_z);
 	free(data);
 	if (r < 0)
 		prep_abort(p);
@@ -740,7 +760,7 @@ static void sync_batch(struct batch *b)
 			seen = b->rc[j] == 0 && b->preps[j].dev == b->preps[i].dev;
 		if (seen)
 			continue;
-		fd = open(b->preps[i].tmp, O_RDONLY | O_CLOEXEC);
+		fd = open(b->preps[i].tmp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		if (fd < 0 || syncfs(fd) < 0)
 			r = -errno;
 		if (fd >= 0)
