@@ -19,11 +19,12 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -W
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -iquote src \
 	      -DKMB_DATADIR='"$(DATADIR)"' $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# libcurl is dlopen()ed by src/curl_api.c on the first download (startup cost, see there):
+# libcurl is dlopen()ed by src/base/curl_api.c on the first download (startup cost, see there):
 # its headers are used, it is not linked.
 LIBS      := $(shell $(PKG_CONFIG) --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -lpthread -ldl
 
-ENGINE_SRC := $(sort $(filter-out src/main.c,$(wildcard src/*.c)))
+# The engine is every folder of src/ but cli/; the CLI is main.c and cli/.
+ENGINE_SRC := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC    := src/main.c $(sort $(wildcard src/cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 
@@ -57,25 +58,28 @@ kmbuild: $(ENGINE_OBJ) $(CLI_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/%.o: %.c $(wildcard src/*.h src/cli/*.h)
+# -MMD -MP: each object depends on the headers it really includes (build/**/*.d).
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(SB)/%.o: %.c $(wildcard src/*.h src/cli/*.h)
+$(SB)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CCSAN,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ENGINE_OBJ) $(LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(ENGINE_OBJ) $(LIBS) -lcmocka
 
 $(SB)/tests/%: tests/unit/%.c $(SAN_ENGINE_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LDSAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(SAN_ENGINE_OBJ) $(LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -o $@ $< $(SAN_ENGINE_OBJ) $(LIBS) -lcmocka
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # The manual: the core page plus the "## " sections of each area's doc, converted.
 MAN_MD := "docs/conf-formats.md=Module definitions in detail" \
@@ -84,7 +88,7 @@ MAN_MD := "docs/conf-formats.md=Module definitions in detail" \
 	  "docs/templates.md=Templates"
 kmbuild.8: docs/kmbuild.8.in scripts/md2man.py $(wildcard docs/*.md)
 	python3 scripts/md2man.py $(MAN_MD) > $@.sections
-	sed -e 's/@VERSION@/$(shell sed -n 's/^#define KMB_VERSION "\(.*\)"/\1/p' src/kmb.h)/' \
+	sed -e 's/@VERSION@/$(shell sed -n 's/^#define KMB_VERSION "\(.*\)"/\1/p' src/base/kmb.h)/' \
 	    -e '/^\.\\" @SECTIONS@/r $@.sections' -e '/^\.\\" @SECTIONS@/d' $< > $@
 	rm -f $@.sections
 
@@ -119,7 +123,7 @@ install: all
 		SYSTEMDUNITDIR="$(SYSTEMDUNITDIR)" hooks/install-hooks
 
 format:
-	clang-format -i src/*.c src/*.h src/cli/*.c src/cli/*.h tests/unit/*.c
+	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)
 
 clean:
 	rm -rf build kmbuild kmbuild.8

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "kmb.h"
-#include "util.h"
+#include "base/kmb.h"
+#include "base/util.h"
 
 #define KMB_CMD_PTR(n) &kmb_cmd_##n,
 static const struct kmb_cmd *const commands[] = {KMB_CMD_LIST(KMB_CMD_PTR)};

@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "add_template.h"
-#include "json.h"
-#include "registry.h"
-#include "state.h"
-#include "template.h"
-#include "util.h"
+#include "base/json.h"
+#include "core/registry.h"
+#include "core/state.h"
+#include "template/template.h"
+#include "base/util.h"
 
 bool kmb_cli_is_template_ref(const char *arg)
 {

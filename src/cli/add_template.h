@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "kmb.h"
+#include "base/kmb.h"
 
 struct kmb_cli_add_opts {
 	const char *source; /* --source URL|PATH */

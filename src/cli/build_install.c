@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build.h"
+#include "core/build.h"
 #include "build_install.h"
-#include "install.h"
-#include "registry.h"
-#include "sched.h"
-#include "state.h"
-#include "util.h"
+#include "core/install.h"
+#include "core/registry.h"
+#include "core/sched.h"
+#include "core/state.h"
+#include "base/util.h"
 
 int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool install,
 			  const struct kmb_cmd *cmd)
@@ -93,9 +93,10 @@ int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool insta
 	}
 	if (install)
 		kmb_plan_add_rebuild_dependents(ctx, &plan);
-	struct kmb_sched_opts so = {
-		.force = force, .no_depmod = no_depmod, .refresh_initramfs = install && !no_depmod};
+	struct kmb_sched_opts so = {.force = force, .no_depmod = no_depmod};
 	int failed = plan.n ? kmb_sched_run(ctx, &plan, &so) : 0;
+	if (install && !no_depmod)
+		failed += kmb_cli_refresh_initramfs(ctx, &plan);
 	rc = 0;
 	for (size_t i = 0; i < plan.n; i++) {
 		const struct kmb_task *t = &plan.t[i];

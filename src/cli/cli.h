@@ -2,7 +2,7 @@
 /* The command table: one file per verb, each exporting one struct kmb_cmd. */
 #pragma once
 
-#include "kmb.h"
+#include "base/kmb.h"
 
 struct kmb_cmd {
 	const char *name;
@@ -14,9 +14,10 @@ struct kmb_cmd {
 
 #define KMB_CMD_LIST(X)                                                                            \
 	X(add)                                                                                     \
-	X(remove) X(build) X(install) X(uninstall) X(autoinstall) X(status) X(log) X(kernels)      \
-		X(sign) X(resign) X(mok) X(verify) X(doctor) X(headers) X(initramfs) X(search)     \
-			X(new)
+	X(remove)                                                                                  \
+	X(build)                                                                                   \
+	X(install) X(uninstall) X(autoinstall) X(status) X(log) X(kernels) X(sign) X(resign)       \
+		X(mok) X(verify) X(doctor) X(headers) X(initramfs) X(search) X(new)
 
 /* Verbs are declared weak so that the table builds while verbs land one file at a time. */
 #define KMB_CMD_DECLARE(n) extern const struct kmb_cmd kmb_cmd_##n __attribute__((weak));
@@ -29,7 +30,7 @@ int kmb_cli_split_nv(const char *arg, char **name, char **version);
 /* getopt_long wrapper state reset between verbs. */
 void kmb_cli_reset_getopt(void);
 
-#include "kernel.h"
+#include "kernel/kernel.h"
 
 /* Kernels named with -k (each "K" or "K/arch"), opened; with none given, the defaults:
  * the running kernel and the newest installed one (those that exist under the root).
@@ -46,3 +47,8 @@ void kmb_cli_kernels_free(struct kmb_kernel_set *set);
  * version. Returns 0 or a kmb_exit code with a message printed. */
 int kmb_cli_resolve_nv(const struct kmb_ctx *ctx, const char *arg, bool pick_highest, char **name,
 		       char **version);
+
+struct kmb_plan;
+/* After a run that installed: bring each touched kernel's initramfs up to date when a module
+ * that belongs in it changed. Returns how many kernels failed. */
+int kmb_cli_refresh_initramfs(const struct kmb_ctx *ctx, const struct kmb_plan *plan);

@@ -7,10 +7,10 @@
 
 #include "add_template.h"
 #include "cli.h"
-#include "json.h"
-#include "registry.h"
-#include "state.h"
-#include "util.h"
+#include "base/json.h"
+#include "core/registry.h"
+#include "core/state.h"
+#include "base/util.h"
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {

@@ -9,17 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "build.h"
+#include "core/build.h"
 #include "cli.h"
-#include "headers.h"
-#include "hookctl.h"
-#include "initramfs.h"
-#include "install.h"
-#include "json.h"
-#include "registry.h"
-#include "sched.h"
-#include "state.h"
-#include "util.h"
+#include "kernel/headers.h"
+#include "initramfs/hookctl.h"
+#include "initramfs/initramfs.h"
+#include "core/install.h"
+#include "base/json.h"
+#include "core/registry.h"
+#include "core/sched.h"
+#include "core/state.h"
+#include "base/util.h"
 
 static bool disabled(const struct kmb_ctx *ctx)
 {
@@ -248,11 +248,12 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	}
 	kmb_plan_add_rebuild_dependents(ctx, &plan);
 	/* Inside a kernel's postinst the distro's own initramfs hook runs right after us. */
-	struct kmb_sched_opts so = {
-		.force = force, .refresh_initramfs = hook != KMB_HOOK_POSTINST && !no_initramfs};
+	struct kmb_sched_opts so = {.force = force};
 	long long t0 = kmb_now_ms();
 	if (plan.n)
 		failed += kmb_sched_run(ctx, &plan, &so);
+	if (plan.n && hook != KMB_HOOK_POSTINST && !no_initramfs)
+		failed += kmb_cli_refresh_initramfs(ctx, &plan);
 	if (hook != KMB_HOOK_NONE)
 		rebuilds_done(ctx, &plan, &ks);
 	if (ctx->json) {

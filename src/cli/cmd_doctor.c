@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "doctor.h"
-#include "util.h"
+#include "verify/doctor.h"
+#include "base/util.h"
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "headers.h"
-#include "json.h"
-#include "kernel.h"
-#include "util.h"
+#include "kernel/headers.h"
+#include "base/json.h"
+#include "kernel/kernel.h"
+#include "base/util.h"
 
 static const char *origin_name(enum kmb_headers_origin o)
 {

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "initramfs.h"
-#include "json.h"
-#include "state.h"
-#include "util.h"
+#include "initramfs/initramfs.h"
+#include "base/json.h"
+#include "core/state.h"
+#include "base/util.h"
 
 static const char *why_text(unsigned why, char *buf, size_t len)
 {

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
-#include "kernel.h"
-#include "util.h"
+#include "base/json.h"
+#include "kernel/kernel.h"
+#include "base/util.h"
 
 static const char *compress_name(enum kmb_compress c)
 {

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "state.h"
-#include "util.h"
+#include "core/state.h"
+#include "base/util.h"
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {

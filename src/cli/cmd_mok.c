@@ -12,10 +12,10 @@
 #include <openssl/x509.h>
 
 #include "cli/cli.h"
-#include "efivars.h"
-#include "json.h"
-#include "mok.h"
-#include "util.h"
+#include "sign/efivars.h"
+#include "base/json.h"
+#include "sign/mok.h"
+#include "base/util.h"
 
 static const char help_text[] =
 	"Usage: kmbuild mok generate [--force] [--cert-only] [--key F --cert F] [--bits N]\n"

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "template.h"
-#include "util.h"
+#include "template/template.h"
+#include "base/util.h"
 
 #define SKELETON_VERSION "1.0"
 

@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "json.h"
-#include "kernel.h"
-#include "sign.h"
-#include "state.h"
-#include "util.h"
+#include "base/json.h"
+#include "kernel/kernel.h"
+#include "sign/sign.h"
+#include "core/state.h"
+#include "base/util.h"
 
 static const char help_text[] =
 	"Usage: kmbuild resign [-k KERNEL]... [--key KEY --cert CERT] [--hash H]\n"

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
-#include "template.h"
-#include "util.h"
+#include "base/json.h"
+#include "template/template.h"
+#include "base/util.h"
 
 static bool matches(const struct kmb_template *t, const char *word)
 {

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "json.h"
-#include "kernel.h"
-#include "sign.h"
-#include "util.h"
+#include "base/json.h"
+#include "kernel/kernel.h"
+#include "sign/sign.h"
+#include "base/util.h"
 
 static const char help_text[] =
 	"Usage: kmbuild sign [--key KEY --cert CERT] [--hash H | -k KERNEL] [--sync] FILE.ko...\n"

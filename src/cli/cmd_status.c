@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
-#include "state.h"
-#include "util.h"
+#include "base/json.h"
+#include "core/state.h"
+#include "base/util.h"
 
 static void print_line(const struct kmb_entry *e)
 {

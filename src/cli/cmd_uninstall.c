@@ -6,13 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build.h"
+#include "core/build.h"
 #include "cli.h"
-#include "initramfs.h"
-#include "install.h"
-#include "registry.h"
-#include "state.h"
-#include "util.h"
+#include "initramfs/initramfs.h"
+#include "core/install.h"
+#include "core/registry.h"
+#include "core/state.h"
+#include "base/util.h"
 
 /* Everything installed/built for (name, version): which (kernel, arch) pairs. */
 static void kernels_of(const struct kmb_ctx *ctx, const char *name, const char *version,

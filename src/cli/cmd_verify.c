@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "util.h"
-#include "verify.h"
+#include "base/util.h"
+#include "verify/verify.h"
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "registry.h"
-#include "util.h"
+#include "core/registry.h"
+#include "core/sched.h"
+#include "initramfs/initramfs.h"
+#include "base/util.h"
 
 void kmb_cli_reset_getopt(void)
 {
@@ -159,4 +161,16 @@ void kmb_cli_kernels_free(struct kmb_kernel_set *set)
 		kmb_kernel_free(set->k[i]);
 	free(set->k);
 	memset(set, 0, sizeof(*set));
+}
+
+int kmb_cli_refresh_initramfs(const struct kmb_ctx *ctx, const struct kmb_plan *plan)
+{
+	size_t n;
+	struct kmb_kernel **ks = kmb_plan_installed_kernels(plan, &n);
+	int failed = 0;
+
+	for (size_t i = 0; i < n; i++)
+		failed += kmb_initramfs_update(ctx, ks[i]->release, NULL) < 0;
+	free(ks);
+	return failed;
 }

@@ -16,7 +16,8 @@ KSRC=/usr/src/linux-headers-$K
 # --- the kmbuild side ----------------------------------------------------------------------
 # Only the parser's own objects (and util.o): the helper must not depend on the rest.
 objs=""
-for o in conf_common conf_dkms conf_native conf_shell shlex version util; do
+for o in conf/conf_load conf/conf_common conf/conf_dkms conf/conf_native conf/conf_shell \
+	conf/shlex base/version base/util; do
 	[ -f "$KMB_TOP/build/src/$o.o" ] || fail "build/src/$o.o missing (run make kmbuild)"
 	objs="$objs $KMB_TOP/build/src/$o.o"
 done

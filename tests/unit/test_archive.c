@@ -22,8 +22,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "archive.h"
-#include "util.h"
+#include "base/archive.h"
+#include "base/util.h"
 
 struct ent {
 	const char *name;

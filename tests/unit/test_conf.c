@@ -20,9 +20,9 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "shlex.h"
-#include "util.h"
+#include "conf/conf.h"
+#include "conf/shlex.h"
+#include "base/util.h"
 
 static char *tmpdir;
 

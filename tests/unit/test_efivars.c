@@ -12,9 +12,9 @@
 
 #include <cmocka.h>
 
-#include "efivars.h"
-#include "kmb.h"
-#include "util.h"
+#include "sign/efivars.h"
+#include "base/kmb.h"
+#include "base/util.h"
 
 /* GUID text -> EFI byte order (three little-endian fields). */
 static void guid_bytes(const char *txt, unsigned char out[16])

@@ -17,11 +17,11 @@
 
 #include <cmocka.h>
 
-#include "headers.h"
-#include "kmb.h"
-#include "repo_deb.h"
-#include "repo_rpm.h"
-#include "util.h"
+#include "kernel/headers.h"
+#include "base/kmb.h"
+#include "kernel/repo_deb.h"
+#include "kernel/repo_rpm.h"
+#include "base/util.h"
 
 static void test_vercmp(void **state)
 {

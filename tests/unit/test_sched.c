@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build.h"
-#include "kernel.h"
-#include "sched.h"
-#include "util.h"
+#include "core/build.h"
+#include "kernel/kernel.h"
+#include "core/sched.h"
+#include "base/util.h"
 
 static char logpath[] = "/tmp/kmb-sched-test.XXXXXX";
 

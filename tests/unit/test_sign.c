@@ -22,11 +22,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "kernel.h"
-#include "kmb.h"
-#include "mok.h"
-#include "sign.h"
-#include "util.h"
+#include "kernel/kernel.h"
+#include "base/kmb.h"
+#include "sign/mok.h"
+#include "sign/sign.h"
+#include "base/util.h"
 
 struct fx {
 	char root[64];

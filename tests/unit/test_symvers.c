@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "symvers.h"
-#include "util.h"
+#include "verify/symvers.h"
+#include "base/util.h"
 
 static char *tmpdir;
 

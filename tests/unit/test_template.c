@@ -17,10 +17,10 @@
 
 #include <cmocka.h>
 
-#include "kernel.h"
-#include "kmb.h"
-#include "template.h"
-#include "util.h"
+#include "kernel/kernel.h"
+#include "base/kmb.h"
+#include "template/template.h"
+#include "base/util.h"
 
 static char *tmpdir;
 

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
-#include "util.h"
+#include "base/version.h"
+#include "base/util.h"
 
 static int sign(int x)
 {

@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "symvers.h"
-#include "util.h"
-#include "verify.h"
+#include "verify/symvers.h"
+#include "base/util.h"
+#include "verify/verify.h"
 
 #define REL	    "6.1.0-56-amd64"
 #define MAGIC_FLAGS " SMP preempt mod_unload modversions "

@@ -21,12 +21,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "initramfs_read.h"
-#include "kmb.h"
-#include "modfile.h"
-#include "util.h"
-#include "verify.h"
-#include "verify_sys.h"
+#include "initramfs/initramfs_read.h"
+#include "base/kmb.h"
+#include "verify/modfile.h"
+#include "base/util.h"
+#include "verify/verify.h"
+#include "verify/verify_sys.h"
 
 static char *tmpdir;
 
