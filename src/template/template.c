@@ -57,7 +57,7 @@ static char *source_tree_templates(void)
 	if (!slash)
 		return NULL;
 	*slash = 0;
-	char *marker = kmb_xasprintf("%s/src/kmb.h", exe);
+	char *marker = kmb_xasprintf("%s/src/base/kmb.h", exe);
 	char *dir = kmb_xasprintf("%s/templates", exe);
 	bool ok = kmb_exists(marker) && kmb_is_dir(dir);
 	free(marker);
