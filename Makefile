@@ -39,6 +39,13 @@ SB := build/san
 SAN_ENGINE_OBJ := $(ENGINE_SRC:%.c=$(SB)/%.o)
 SAN_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(SB)/tests/%)
 
+# libFuzzer targets (clang): the engine again with ASan+UBSan and fuzzer coverage.
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FB := build/fuzz
+FUZZ_ENGINE_OBJ := $(ENGINE_SRC:%.c=$(FB)/%.o)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FB)/%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+
 # Quiet by default (one line per file); V=1 shows the commands.
 ifeq ($(V),1)
 Q :=
@@ -48,7 +55,7 @@ Q := @
 say = @printf '  %-5s %s\n' $(1) $(2)
 endif
 
-.PHONY: all check demo install clean format deps units units-san man
+.PHONY: all check demo install clean format deps units units-san man fuzz
 # Objects are inputs of several binaries: never delete them as intermediates.
 .SECONDARY:
 
@@ -79,6 +86,17 @@ $(SB)/tests/%: tests/unit/%.c $(SAN_ENGINE_OBJ)
 	$(call say,LDSAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MMD -MP -o $@ $< $(SAN_ENGINE_OBJ) $(LIBS) -lcmocka
 
+$(FB)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CCFUZZ,$<)
+	$(Q)$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,LDFUZZ,$@)
+	$(Q)$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< \
+		$(FUZZ_ENGINE_OBJ) $(LIBS)
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # The manual: the core page plus the "## " sections of each area's doc, converted.
@@ -94,13 +112,14 @@ kmbuild.8: docs/kmbuild.8.in scripts/md2man.py $(wildcard docs/*.md)
 
 units: $(UNIT_BIN)
 units-san: $(SAN_UNIT_BIN)
+fuzz: $(FUZZ_BIN)
 
 deps:
 	scripts/install-deps
 
 # The README's test command: installs what is missing, then runs every test.
 check: deps
-	$(MAKE) all units units-san
+	$(MAKE) all units units-san fuzz
 	tests/run
 
 # The README's demo command: installs what is missing, then runs the main job in a sandbox.
@@ -123,7 +142,7 @@ install: all
 		SYSTEMDUNITDIR="$(SYSTEMDUNITDIR)" hooks/install-hooks
 
 format:
-	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h)
+	clang-format -i $(wildcard src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.[ch])
 
 clean:
 	rm -rf build kmbuild kmbuild.8

@@ -26,6 +26,9 @@ struct kmb_conf_vars {
 	const char *build_dir;
 	/* Wall-clock limit for bash evaluating a dkms.conf that needs a shell; 0: 5000 ms. */
 	unsigned shell_timeout_ms;
+	/* Never run bash: a definition that needs a real shell fails to load, with the reason
+	 * (verbs that only read, and the parser fuzz targets). */
+	bool no_shell;
 	/* Directory holding the per-module overrides <m>[-<v>[-<k>[-<a>]]].conf and
 	 * <m>--<k>[-<a>].conf (normally <root>/etc/dkms); NULL: none are read. */
 	const char *overrides_dir;

@@ -283,6 +283,7 @@ struct loader {
 	bool used_shell;
 	char *shell_reason;
 	unsigned timeout_ms;
+	bool no_shell; /* vars->no_shell */
 };
 
 static const char *intern_file(struct loader *L, const char *path)
@@ -843,7 +844,12 @@ static int read_one(struct loader *L, const char *path, struct kmb_conf_error *e
 		}
 	}
 	dtable_free(&work);
-	if (r == KMB_SH_NEEDS_SHELL) {
+	if (r == KMB_SH_NEEDS_SHELL && L->no_shell) {
+		kmb_conf_errf(&L->errors,
+			      "%s: needs a shell to evaluate, which is not run here (%s)", path,
+			      why);
+		r = -EINVAL;
+	} else if (r == KMB_SH_NEEDS_SHELL) {
 		if (!L->used_shell)
 			L->shell_reason = why;
 		else
@@ -1329,6 +1335,7 @@ int kmb_conf_load_dkms(const char *path, const struct kmb_conf_vars *vars, struc
 	for (int i = 0; i < CV_N; i++)
 		L.ctx[i] = L.ctx[i] ? L.ctx[i] : "";
 	L.timeout_ms = vars->shell_timeout_ms;
+	L.no_shell = vars->no_shell;
 
 	r = read_one(&L, path, err);
 	if (r < 0 && r != -EINVAL) {

@@ -38,6 +38,37 @@ static bool is_newc(const unsigned char *p, size_t len)
 	return len >= 6 && (memcmp(p, "070701", 6) == 0 || memcmp(p, "070702", 6) == 0);
 }
 
+static size_t newc_field(const unsigned char *h, int i)
+{
+	char hex[9];
+
+	memcpy(hex, h + 6 + 8 * i, 8);
+	hex[8] = '\0';
+	return strtoul(hex, NULL, 16);
+}
+
+/*
+ * Sizes in a plain newc segment must fit in the bytes that are there. libarchive sizes its
+ * read-ahead buffer from a header's name size before reading, so a forged header costs a
+ * multi-GiB allocation; checking the claims against the mapped bytes first refuses it
+ * cheaply. Only sizes are read here; libarchive still parses the archive.
+ */
+static bool newc_sizes_fit(const unsigned char *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off + 110 <= len && is_newc(p + off, len - off)) {
+		size_t namesize = newc_field(p + off, 11), filesize = newc_field(p + off, 6);
+		size_t name_end = off + ((110 + namesize + 3) & ~(size_t)3);
+		if (namesize > len - off - 110 || name_end > len || filesize > len - name_end)
+			return false;
+		if (namesize == 11 && memcmp(p + off + 110, "TRAILER!!!", 10) == 0)
+			return true;
+		off = name_end + ((filesize + 3) & ~(size_t)3);
+	}
+	return true;
+}
+
 static size_t seg_end(const struct kmb_initramfs *ir, unsigned seg)
 {
 	return seg + 1 < ir->n_segments ? ir->seg_offset[seg + 1] : ir->map_len;
@@ -99,7 +130,9 @@ static int scan(struct kmb_initramfs *ir, const struct capture *cap_fn, char **e
 		if (off >= ir->map_len)
 			return 0;
 		bool plain = is_newc(base + off, ir->map_len - off);
-		struct archive *a = open_slice(base + off, ir->map_len - off, !plain);
+		struct archive *a = plain && !newc_sizes_fit(base + off, ir->map_len - off)
+					    ? NULL
+					    : open_slice(base + off, ir->map_len - off, !plain);
 		struct archive_entry *e;
 		unsigned seg = ir->n_segments;
 		int r;
@@ -119,8 +152,12 @@ static int scan(struct kmb_initramfs *ir, const struct capture *cap_fn, char **e
 			if (!x || !cap_fn || !x->regular || !cap_fn->want(x->name, cap_fn->ud))
 				continue;
 			size_t len;
-			if (read_data(a, x->size, &x->data, &len) < 0) {
-				*err = kmb_xasprintf("%s: corrupt data of %s", ir->path, x->name);
+			int rd = read_data(a, x->size, &x->data, &len);
+			if (rd < 0) {
+				*err = kmb_xasprintf(
+					rd == -EFBIG ? "%s: %s is larger than 256 MiB: refused"
+						     : "%s: corrupt data of %s",
+					ir->path, x->name);
 				archive_read_free(a);
 				return -EBADMSG;
 			}
@@ -259,13 +296,23 @@ const struct kmb_initramfs_entry *kmb_initramfs_find(const struct kmb_initramfs 
 	return NULL;
 }
 
+/*
+ * The size in a cpio header is the archive's claim, not a fact: start from it only up to a
+ * modest buffer, grow as bytes really arrive, and refuse files larger than any that an
+ * initramfs check reads (a decompression bomb must not take the machine's memory).
+ */
+#define KMB_INITRAMFS_MAX_FILE (256u << 20)
 static int read_data(struct archive *a, size_t hint, unsigned char **data, size_t *len)
 {
-	size_t cap = hint + 1, n = 0;
+	size_t cap = (hint < (1u << 20) ? hint : (1u << 20)) + 1, n = 0;
 	unsigned char *buf = kmb_xmalloc(cap);
 
 	for (;;) {
 		if (n == cap) {
+			if (cap > KMB_INITRAMFS_MAX_FILE) {
+				free(buf);
+				return -EFBIG;
+			}
 			cap *= 2;
 			buf = kmb_xrealloc(buf, cap);
 		}

@@ -346,6 +346,8 @@ static Elf_Data *scn_data(Elf *elf, size_t idx, GElf_Shdr *sh)
 
 static void parse_modinfo(struct kmb_modfile *m, Elf_Data *d)
 {
+	if (!d->d_buf || !d->d_size)
+		return; /* an empty .modinfo: nothing to index */
 	const char *p = d->d_buf, *end = p + d->d_size;
 	size_t cap = 0;
 
