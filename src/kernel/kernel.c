@@ -27,9 +27,23 @@ static char *find_headers(const struct kmb_ctx *ctx, const char *release)
 
 static void drop_config(struct kmb_kernel *k);
 
-static int cfg_cmp(const void *a, const void *b)
+/* The one order of the config table, for its sort and its search: by name alone, a name ending
+ * at '=' or at the end of the string. Sorting whole "NAME=value" lines by strcmp put
+ * CONFIG_PCI200SYN=m before CONFIG_PCI=y ('2' < '='), and a search by bare name then missed
+ * CONFIG_PCI: r8168 was excluded on a kernel with CONFIG_PCI=y. */
+static int cfg_name_cmp(const char *a, const char *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	for (;; a++, b++) {
+		unsigned char ca = *a == '=' ? 0 : (unsigned char)*a;
+		unsigned char cb = *b == '=' ? 0 : (unsigned char)*b;
+		if (ca != cb || !ca)
+			return (int)ca - (int)cb;
+	}
+}
+
+static int cfg_line_cmp(const void *a, const void *b)
+{
+	return cfg_name_cmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* include/config/auto.conf is what kbuild itself reads; .config is the fallback. */
@@ -54,7 +68,7 @@ static void load_config(struct kmb_kernel *k)
 		if (kmb_startswith(line, "CONFIG_") && strchr(line, '='))
 			kmb_strv_push(&lines, line);
 	free(data);
-	qsort(lines.v, lines.n, sizeof(char *), cfg_cmp);
+	qsort(lines.v, lines.n, sizeof(char *), cfg_line_cmp);
 	k->cfg_names = kmb_xcalloc(lines.n, sizeof(char *));
 	k->cfg_values = kmb_xcalloc(lines.n, sizeof(char *));
 	for (size_t i = 0; i < lines.n; i++) {
@@ -80,7 +94,7 @@ const char *kmb_kernel_config(struct kmb_kernel *k, const char *name)
 	size_t lo = 0, hi = k->n_cfg;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(name, k->cfg_names[mid]);
+		int c = cfg_name_cmp(name, k->cfg_names[mid]);
 		if (c == 0)
 			return k->cfg_values[mid];
 		if (c < 0)
