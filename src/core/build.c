@@ -459,28 +459,38 @@ static void record_failure(struct build_job *j, const char *reason, long long ms
 		kmb_rm_rf(j->tmp_dir);
 }
 
+/* An exclusion is a decision that can be wrong: keep it in the state tree, with its reason,
+ * so that status and verify show it. A good earlier build is left alone. */
+static void record_exclusion(const struct kmb_ctx *ctx, const char *name, const char *version,
+			     const struct kmb_kernel *k, const char *reason)
+{
+	char *dir = kmb_state_kernel_dir(ctx, name, version, k->release, k->arch);
+	char when[32];
+	const char *keys[] = {"status", "reason", "built_at", "kernel", "arch", "kmbuild"};
+	const char *vals[] = {"excluded", reason, when, k->release, k->arch, KMB_VERSION};
+
+	snprintf(when, sizeof(when), "%lld", (long long)time(NULL));
+	if (!kmb_is_built(ctx, name, version, k->release, k->arch)) {
+		kmb_rm_rf(dir);
+		if (kmb_mkdir_p(dir, 0755) == 0)
+			kmb_record_write(dir, keys, vals, KMB_ARRAY_SIZE(keys));
+	}
+	free(dir);
+}
+
 static int excluded_modules(struct build_job *j, char **reason)
 {
-	size_t n_excl = 0;
-	struct kmb_buf why = {0};
-
 	j->excluded = kmb_xcalloc(j->pkg->n_modules, sizeof(bool));
-	for (size_t i = 0; i < j->pkg->n_modules; i++) {
-		char *r = NULL;
+	for (size_t i = 0; i < j->pkg->n_modules; i++)
 		j->excluded[i] = kmb_pkg_module_excluded(j->pkg, i, j->k->release, j->k->arch,
-							 kmb_kernel_config_lookup, j->k, &r);
-		if (j->excluded[i]) {
-			n_excl++;
-			kmb_buf_printf(&why, "%s%s: %s", why.len ? "; " : "",
-				       j->pkg->modules[i].built_name, r ? r : "excluded");
-		}
-		free(r);
-	}
-	int rc = 0;
-	if (n_excl == j->pkg->n_modules && n_excl > 0)
-		rc = kmb_fail(reason, KMB_EXIT_EXCLUDED, "excluded on %s: %s", j->k->release,
-			      why.s);
-	kmb_buf_free(&why);
+							 kmb_kernel_config_lookup, j->k, NULL);
+	char *why = kmb_pkg_all_excluded(j->pkg, j->k->release, j->k->arch,
+					 kmb_kernel_config_lookup, j->k);
+	if (!why)
+		return 0;
+	int rc = kmb_fail(reason, KMB_EXIT_EXCLUDED, "excluded on %s: %s", j->k->release, why);
+	record_exclusion(j->ctx, j->name, j->version, j->k, why);
+	free(why);
 	return rc;
 }
 
