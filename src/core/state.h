@@ -10,7 +10,9 @@
  *   <state>/<m>/<v>/<k>/<a>/record     "key=value" lines, written atomically; status is
  *                                     built, failed or excluded
  *   <state>/<m>/<v>/<k>/<a>/installed  "<sha256> <root-relative path> <module>" lines
- *   <state>/<m>/<v>/build             -> <k>/<a>/build of the latest build (DKMS view)
+ *   <state>/<m>/<v>/build             DKMS's per-version build dir: in a build's private
+ *                                     mount namespace, that build (core/dkms_exec.h); else
+ *                                     an empty directory
  *   <state>/<m>/kernel-<k>-<a>        -> <v>/<k>/<a>    installed marker (DKMS semantics)
  *   <state>/<m>/original_module/<k>/<a>/...   in-tree modules we shadowed, restored on uninstall
  *   <state>/.lock                     flock: one kmbuild run at a time

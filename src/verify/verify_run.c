@@ -197,7 +197,7 @@ static struct kmb_pkg *load_pkg(const struct vrun *r, const char *name, const ch
 	char *src = kmb_xasprintf("%s/source", vdir);
 	struct kmb_conf_vars vars = {.kernelver = r->k->release,
 				     .arch = r->k->arch,
-				     .kernel_source_dir = r->k->headers_dir,
+				     .kernel_source_dir = kmb_kernel_source_dir(r->k),
 				     .overrides_dir = r->ctx->dkms_etc};
 	struct kmb_conf_error err;
 	struct kmb_pkg *pkg = NULL;
