@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/build.h"
+#include "core/cost.h"
 #include "core/dkms_exec.h"
 #include "sign/sign.h"
 #include "core/state.h"
@@ -555,6 +556,7 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 		rc = kmb_fail(reason, KMB_EXIT_NOKO, "cannot move the build into %s", j.final_dir);
 		goto failed;
 	}
+	kmb_cost_note_build(ctx, name, kmb_now_ms() - t0);
 	rc = post_build(&j, reason);
 	goto out;
 failed:
