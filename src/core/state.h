@@ -15,6 +15,7 @@
  *                                     an empty directory
  *   <state>/<m>/kernel-<k>-<a>        -> <v>/<k>/<a>    installed marker (DKMS semantics)
  *   <state>/<m>/original_module/<k>/<a>/...   in-tree modules we shadowed, restored on uninstall
+ *   <state>/<m>/.last_build_ms        how long its last build took (core/cost.h)
  *   <state>/.lock                     flock: one kmbuild run at a time
  *
  * Everything under <m>/<v>/<k>/<a> is keyed by (module, version, kernel, arch) and holds no
