@@ -57,7 +57,7 @@ corpus_list() { # DIR -> package names on stdout
 	in_root "$d" apt-cache search --names-only -- '-dkms$' | awk '{print $1}' | sort -u |
 		while read -r p; do
 			case $p in nvidia-*) continue ;; esac
-			in_root "$d" apt-cache depends "$p" </dev/null | grep -qi nvidia && continue
+			in_root "$d" apt-cache depends "$p" </dev/null | grep -qiE "^ *\|?(Pre)?Depends: .*nvidia" && continue
 			echo "$p"
 		done >"$W/candidates"
 	# One by one: apt-get download stops at the first name without a candidate.

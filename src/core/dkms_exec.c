@@ -69,6 +69,25 @@ static void bind_on(const char *build_dir, const char *path, int log_fd)
 		logf_(log_fd, "kmbuild: %s is not this build: %s\n", path, strerror(-r));
 }
 
+/* This process's own mount namespace, and view (a directory) bound to build_dir in it.
+ * Returns 0, or -errno with *step naming what failed. */
+static int private_view(const char *build_dir, const char *view, const char **step)
+{
+	int r;
+
+	*step = "mount point";
+	if ((r = mountpoint_dir(view)) < 0)
+		return r;
+	*step = "unshare";
+	if (unshare(CLONE_NEWNS) < 0)
+		return -errno;
+	*step = "isolation";
+	if ((r = isolate()) < 0)
+		return r;
+	*step = "bind mount";
+	return mount(build_dir, view, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+}
+
 char *kmb_dkms_view_enter(const struct kmb_ctx *ctx, const char *name, const char *version,
 			  const char *build_dir, const char *src_link, int log_fd)
 {
@@ -76,18 +95,10 @@ char *kmb_dkms_view_enter(const struct kmb_ctx *ctx, const char *name, const cha
 	char *view = kmb_xasprintf("%s/%s/%s/build", tree, name, version);
 	char *own = kmb_xasprintf("%s/%s/%s/build", ctx->state_dir, name, version);
 	char *src = src_link ? realpath(src_link, NULL) : NULL;
-	const char *step = "mount point";
-	int r = mountpoint_dir(view);
+	const char *step = "";
+	int r = private_view(build_dir, view, &step);
 
 	free(tree);
-	if (r == 0) {
-		step = "unshare";
-		r = unshare(CLONE_NEWNS) < 0 ? -errno : 0;
-	}
-	if (r == 0 && (step = "isolation", r = isolate()) == 0) {
-		step = "bind mount";
-		r = mount(build_dir, view, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
-	}
 	if (r == 0) {
 		/* ${dkms_tree}/<m>/<v>/build names kmbuild's tree (zfs's POST_BUILD -t). */
 		if (strcmp(own, view) != 0)
