@@ -121,6 +121,11 @@ bool kmb_pkg_module_excluded(const struct kmb_pkg *pkg, size_t idx, const char *
 			     const char *arch, kmb_kconfig_lookup_fn lookup, void *userdata,
 			     char **reason);
 
+/* Are all of pkg's modules excluded on this kernel (DKMS's exit 77)? Then "<module>: <reason>"
+ * for each, joined by "; " (malloc'd); else NULL. */
+char *kmb_pkg_all_excluded(const struct kmb_pkg *pkg, const char *kernelver, const char *arch,
+			   kmb_kconfig_lookup_fn lookup, void *userdata);
+
 /* The make command for this kernel (DKMS rules: last MAKE[i] whose MAKE_MATCH[i] matches,
  * else MAKE[0] if MAKE_MATCH[0] is empty), or NULL for the default. Not rewritten. */
 const char *kmb_pkg_make_command(const struct kmb_pkg *pkg, const char *kernelver);

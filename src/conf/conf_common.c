@@ -291,6 +291,26 @@ excluded_nofn:
 #undef PICK
 #undef NAME
 
+char *kmb_pkg_all_excluded(const struct kmb_pkg *pkg, const char *kernelver, const char *arch,
+			   kmb_kconfig_lookup_fn lookup, void *userdata)
+{
+	struct kmb_buf why = {0};
+	bool all = pkg && pkg->n_modules > 0;
+
+	for (size_t i = 0; all && i < pkg->n_modules; i++) {
+		char *r = NULL;
+		all = kmb_pkg_module_excluded(pkg, i, kernelver, arch, lookup, userdata, &r);
+		if (all)
+			kmb_buf_printf(&why, "%s%s: %s", why.len ? "; " : "",
+				       pkg->modules[i].built_name, r);
+		free(r);
+	}
+	if (all)
+		return kmb_buf_steal(&why);
+	kmb_buf_free(&why);
+	return NULL;
+}
+
 const char *kmb_pkg_make_command(const struct kmb_pkg *pkg, const char *kernelver)
 {
 	const char *cmd = NULL;

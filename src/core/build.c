@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "core/build.h"
+#include "core/cost.h"
+#include "core/dkms_exec.h"
 #include "sign/sign.h"
 #include "core/state.h"
 #include "base/util.h"
@@ -44,7 +46,7 @@ void kmb_conf_vars_for(const struct kmb_ctx *ctx, const struct kmb_kernel *k,
 	memset(vars, 0, sizeof(*vars));
 	vars->kernelver = k ? k->release : "";
 	vars->arch = k ? k->arch : "";
-	vars->kernel_source_dir = k && k->headers_dir ? k->headers_dir : "";
+	vars->kernel_source_dir = k && kmb_kernel_source_dir(k) ? kmb_kernel_source_dir(k) : "";
 	vars->dkms_tree = ctx->state_dir;
 	vars->source_tree = ctx->src_dir;
 	vars->install_tree = ctx->modules_dir;
@@ -102,78 +104,7 @@ static void logf_(int fd, const char *fmt, ...)
 int kmb_run_script(const struct kmb_ctx *ctx, const char *module, const char *script,
 		   const char *cwd, int log_fd)
 {
-	if (!script || !*script)
-		return 0;
-	/* "configure --foo": the first word is the script, the rest its arguments. */
-	size_t wl = strcspn(script, " \t");
-	char *word = kmb_xstrndup(script, wl);
-	char *over = kmb_xasprintf("%s/%s/%s", ctx->dkms_etc, module, word);
-	char *path = access(over, X_OK) == 0 ? kmb_xstrdup(over)
-		     : word[0] == '/'	     ? kmb_xstrdup(word)
-					     : kmb_xasprintf("%s/%s", cwd, word);
-	int rc;
-
-	if (access(path, X_OK) != 0) {
-		logf_(log_fd, "kmbuild: script %s is not executable, skipped\n", path);
-		kmb_warn("%s: script %s is not executable, skipped", module, path);
-		rc = 0;
-	} else {
-		char *cmd = kmb_xasprintf("exec '%s'%s", path, script + wl);
-		const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-		struct kmb_run r = {.argv = argv, .cwd = cwd, .out_fd = log_fd, .in_fd = -1};
-		logf_(log_fd, "kmbuild: running %s\n", script);
-		rc = kmb_run(&r);
-		free(cmd);
-	}
-	free(word);
-	free(over);
-	free(path);
-	return rc;
-}
-
-/* Replace every occurrence of from in s by to. */
-static char *replace_all(const char *s, const char *from, const char *to)
-{
-	struct kmb_buf b = {0};
-	size_t fl = strlen(from);
-	const char *p;
-
-	while ((p = strstr(s, from))) {
-		kmb_buf_add(&b, s, (size_t)(p - s));
-		kmb_buf_adds(&b, to);
-		s = p + fl;
-	}
-	kmb_buf_adds(&b, s);
-	return kmb_buf_steal(&b);
-}
-
-/*
- * DKMS's rule: a leading "make" word becomes "make KERNELRELEASE=<k>"; the -j budget comes
- * from the jobserver in MAKEFLAGS instead of DKMS's "-j$parallel_jobs". Many dkms.conf files
- * name DKMS's single per-version build dir (M=${dkms_tree}/<m>/<v>/build); each kmbuild build
- * has its own dir, so that path is mapped onto it.
- */
-static char *make_command(const struct kmb_ctx *ctx, const struct kmb_pkg *pkg,
-			  const struct kmb_kernel *k, const char *build_dir)
-{
-	const char *cmd = kmb_pkg_make_command(pkg, k->release);
-	char *view = kmb_xasprintf("%s/%s/%s/build", ctx->state_dir, pkg->name, pkg->version);
-	char *out, *mapped;
-
-	if (!cmd || !*cmd) {
-		out = kmb_xasprintf("make KERNELRELEASE=%s -C %s M=%s", k->release, k->headers_dir,
-				    build_dir);
-	} else {
-		mapped = replace_all(cmd, view, build_dir);
-		if (strncmp(mapped, "make", 4) == 0 &&
-		    (mapped[4] == ' ' || mapped[4] == '\t' || !mapped[4]))
-			out = kmb_xasprintf("make KERNELRELEASE=%s%s", k->release, mapped + 4);
-		else
-			out = kmb_xstrdup(mapped);
-		free(mapped);
-	}
-	free(view);
-	return out;
+	return kmb_dkms_exec_script(ctx, module, script, cwd, log_fd);
 }
 
 static int copy_tree(const char *src, const char *dst, int log_fd)
@@ -203,13 +134,14 @@ static int compress_file(const char *path, enum kmb_compress c, int log_fd)
 
 /* The environment make runs in: DKMS unsets the user's compiler flags; we also hand make the
  * jobserver. */
-static char **build_env(const struct kmb_jobserver *js, const struct kmb_kernel *k)
+static char **build_env(const struct kmb_jobserver *js, struct kmb_kernel *k)
 {
 	extern char **environ;
 	struct kmb_strv env = {0};
 	static const char *const drop[] = {
-		"CC=",	   "CXX=",	 "CFLAGS=", "CXXFLAGS=",      "LDFLAGS=",  "MAKEFLAGS=",
-		"MFLAGS=", "MAKELEVEL=", "ARCH=",   "KERNELRELEASE=", "kernelver="};
+		"CC=",	      "CXX=",	    "CFLAGS=",	  "CXXFLAGS=", "LDFLAGS=",
+		"MAKEFLAGS=", "MFLAGS=",    "MAKELEVEL=", "ARCH=",     "KERNELRELEASE=",
+		"kernelver=", "KERNEL_CC=", "LD=",	  "KERNEL_LD="};
 	for (char **e = environ; *e; e++) {
 		bool skip = false;
 		for (size_t i = 0; i < KMB_ARRAY_SIZE(drop) && !skip; i++)
@@ -221,6 +153,7 @@ static char **build_env(const struct kmb_jobserver *js, const struct kmb_kernel 
 		kmb_strv_pushf(&env, "MAKEFLAGS= -j%d --jobserver-auth=%d,%d", js->jobs, js->rfd,
 			       js->wfd);
 	kmb_strv_pushf(&env, "kernelver=%s", k->release);
+	kmb_dkms_build_env(k, &env);
 	return env.v;
 }
 
@@ -238,6 +171,7 @@ struct build_job {
 	const struct kmb_build_opts *opts;
 	struct kmb_pkg *pkg;
 	char *final_dir, *tmp_dir, *build_dir, *src_dir;
+	char *view; /* DKMS's <root>/var/lib/dkms/<m>/<v>/build: this build, or NULL */
 	int log_fd;
 	bool *excluded;		/* per module */
 	struct kmb_buf modules; /* "<file> <dest_location>\n" */
@@ -295,14 +229,34 @@ static int apply_patches(struct build_job *j, char **reason)
 	return 0;
 }
 
+/* Where the package's commands run: DKMS's path when this build is there. */
+static const char *run_dir(const struct build_job *j)
+{
+	return j->view ? j->view : j->build_dir;
+}
+
+/* PRE_BUILD or POST_BUILD, with make's environment and the build log. */
+static int build_script(struct build_job *j, const char *what, const char *script, const char *dir)
+{
+	char **env = build_env(j->opts->js, j->k);
+	int keep[] = {j->opts->js ? j->opts->js->rfd : -1, j->opts->js ? j->opts->js->wfd : -1, -1};
+	struct kmb_run base = {.env = (const char *const *)env,
+			       .out_fd = j->log_fd,
+			       .in_fd = -1,
+			       .keep_fds = keep};
+	int rc = kmb_dkms_build_script(j->ctx, j->name, what, script, dir, &base);
+	strv_free_raw(env);
+	return rc;
+}
+
 static int run_make(struct build_job *j, char **reason)
 {
-	char *cmd = make_command(j->ctx, j->pkg, j->k, j->build_dir);
+	char *cmd = kmb_dkms_make_command(j->ctx, j->pkg, j->k, run_dir(j));
 	char **env = build_env(j->opts->js, j->k);
 	const char *argv[] = {"/bin/bash", "-c", cmd, NULL};
 	int keep[] = {j->opts->js ? j->opts->js->rfd : -1, j->opts->js ? j->opts->js->wfd : -1, -1};
 	struct kmb_run r = {.argv = argv,
-			    .cwd = j->build_dir,
+			    .cwd = run_dir(j),
 			    .env = (const char *const *)env,
 			    .out_fd = j->log_fd,
 			    .in_fd = -1,
@@ -459,28 +413,38 @@ static void record_failure(struct build_job *j, const char *reason, long long ms
 		kmb_rm_rf(j->tmp_dir);
 }
 
+/* An exclusion is a decision that can be wrong: keep it in the state tree, with its reason,
+ * so that status and verify show it. A good earlier build is left alone. */
+static void record_exclusion(const struct kmb_ctx *ctx, const char *name, const char *version,
+			     const struct kmb_kernel *k, const char *reason)
+{
+	char *dir = kmb_state_kernel_dir(ctx, name, version, k->release, k->arch);
+	char when[32];
+	const char *keys[] = {"status", "reason", "built_at", "kernel", "arch", "kmbuild"};
+	const char *vals[] = {"excluded", reason, when, k->release, k->arch, KMB_VERSION};
+
+	snprintf(when, sizeof(when), "%lld", (long long)time(NULL));
+	if (!kmb_is_built(ctx, name, version, k->release, k->arch)) {
+		kmb_rm_rf(dir);
+		if (kmb_mkdir_p(dir, 0755) == 0)
+			kmb_record_write(dir, keys, vals, KMB_ARRAY_SIZE(keys));
+	}
+	free(dir);
+}
+
 static int excluded_modules(struct build_job *j, char **reason)
 {
-	size_t n_excl = 0;
-	struct kmb_buf why = {0};
-
 	j->excluded = kmb_xcalloc(j->pkg->n_modules, sizeof(bool));
-	for (size_t i = 0; i < j->pkg->n_modules; i++) {
-		char *r = NULL;
+	for (size_t i = 0; i < j->pkg->n_modules; i++)
 		j->excluded[i] = kmb_pkg_module_excluded(j->pkg, i, j->k->release, j->k->arch,
-							 kmb_kernel_config_lookup, j->k, &r);
-		if (j->excluded[i]) {
-			n_excl++;
-			kmb_buf_printf(&why, "%s%s: %s", why.len ? "; " : "",
-				       j->pkg->modules[i].built_name, r ? r : "excluded");
-		}
-		free(r);
-	}
-	int rc = 0;
-	if (n_excl == j->pkg->n_modules && n_excl > 0)
-		rc = kmb_fail(reason, KMB_EXIT_EXCLUDED, "excluded on %s: %s", j->k->release,
-			      why.s);
-	kmb_buf_free(&why);
+							 kmb_kernel_config_lookup, j->k, NULL);
+	char *why = kmb_pkg_all_excluded(j->pkg, j->k->release, j->k->arch,
+					 kmb_kernel_config_lookup, j->k);
+	if (!why)
+		return 0;
+	int rc = kmb_fail(reason, KMB_EXIT_EXCLUDED, "excluded on %s: %s", j->k->release, why);
+	record_exclusion(j->ctx, j->name, j->version, j->k, why);
+	free(why);
 	return rc;
 }
 
@@ -496,6 +460,41 @@ static void warn_compiler(struct build_job *j)
 			 j->k->release, word);
 	}
 	free(word);
+}
+
+/* Everything the package's files say, up to the finished modules in <tmp>/module. */
+static int run_package(struct build_job *j, char **reason)
+{
+	int rc;
+
+	if (copy_tree(j->src_dir, j->build_dir, j->log_fd) != 0)
+		return kmb_fail(reason, KMB_EXIT_FAIL, "cannot copy source %s", j->src_dir);
+	if ((rc = apply_patches(j, reason)))
+		return rc;
+	/* From here the package's commands see DKMS's tree (dkms_exec.h). */
+	j->view = kmb_dkms_view_enter(j->ctx, j->name, j->version, j->build_dir, j->src_dir,
+				      j->log_fd);
+	if ((rc = build_script(j, "pre_build", j->pkg->pre_build, run_dir(j))) != 0)
+		return kmb_fail(reason, KMB_EXIT_MAKE, "PRE_BUILD %s failed (exit %d)",
+				j->pkg->pre_build, rc);
+	if ((rc = run_make(j, reason)))
+		return rc;
+	return finish_modules(j, reason);
+}
+
+/* DKMS runs POST_BUILD once the build is in place ("requires accessible $mvka/module/",
+ * dkms.in:1700-1703), and a failure fails the command but keeps the build. */
+static int post_build(struct build_job *j, char **reason)
+{
+	char *moved = kmb_xasprintf("%s/build", j->final_dir);
+	int rc = build_script(j, "post_build", j->pkg->post_build, j->view ? j->view : moved);
+
+	free(moved);
+	if (rc != 0)
+		return kmb_fail(reason, KMB_EXIT_MAKE,
+				"POST_BUILD %s failed (exit %d); the build is kept, as DKMS does",
+				j->pkg->post_build, rc);
+	return 0;
 }
 
 int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
@@ -550,36 +549,15 @@ int kmb_build(const struct kmb_ctx *ctx, const char *name, const char *version,
 	      name, version, k->release, k->arch, k->headers_dir);
 	warn_compiler(&j);
 
-	if (copy_tree(j.src_dir, j.build_dir, j.log_fd) != 0) {
-		rc = kmb_fail(reason, KMB_EXIT_FAIL, "cannot copy source %s", j.src_dir);
+	if ((rc = run_package(&j, reason)))
 		goto failed;
-	}
-	if ((rc = apply_patches(&j, reason)))
-		goto failed;
-	if ((rc = kmb_run_script(ctx, name, j.pkg->pre_build, j.build_dir, j.log_fd)) != 0) {
-		rc = kmb_fail(reason, KMB_EXIT_MAKE, "PRE_BUILD %s failed (exit %d)",
-			      j.pkg->pre_build, rc);
-		goto failed;
-	}
-	if ((rc = run_make(&j, reason)))
-		goto failed;
-	if ((rc = finish_modules(&j, reason)))
-		goto failed;
-	if ((rc = kmb_run_script(ctx, name, j.pkg->post_build, j.build_dir, j.log_fd)) != 0)
-		kmb_warn("%s/%s: POST_BUILD %s failed (exit %d)", name, version, j.pkg->post_build,
-			 rc);
-	rc = 0;
 	if (write_record(&j, j.tmp_dir, "built", NULL, kmb_now_ms() - t0) < 0 ||
 	    commit_dir(j.tmp_dir, j.final_dir) < 0) {
 		rc = kmb_fail(reason, KMB_EXIT_NOKO, "cannot move the build into %s", j.final_dir);
 		goto failed;
 	}
-	/* DKMS's view: <m>/<v>/build is the latest build dir. */
-	char *view = kmb_xasprintf("%s/%s/%s/build", ctx->state_dir, name, version);
-	char *target = kmb_xasprintf("%s/%s/build", k->release, k->arch);
-	kmb_symlink_atomic(target, view);
-	free(view);
-	free(target);
+	kmb_cost_note_build(ctx, name, kmb_now_ms() - t0);
+	rc = post_build(&j, reason);
 	goto out;
 failed:
 	if (j.log_fd >= 0)
@@ -594,6 +572,7 @@ out:
 	free(j.tmp_dir);
 	free(j.build_dir);
 	free(j.src_dir);
+	free(j.view);
 	free(j.sign_note);
 	kmb_buf_free(&j.modules);
 	return rc;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/build.h"
+#include "core/cost.h"
 #include "core/install.h"
 #include "base/progress.h"
 #include "core/registry.h"
@@ -266,6 +267,31 @@ static void report_line(const struct kmb_ctx *ctx, struct kmb_progress *pg,
 	kmb_progress_line(pg, ctx, line, t->state == KMB_TASK_FAILED);
 }
 
+static int cmp_longest_first(const void *a, const void *b, void *arg)
+{
+	const struct kmb_plan *p = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	long long x = p->t[i].expect_ms, y = p->t[j].expect_ms;
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return i < j ? -1 : i > j; /* plan order among equals */
+}
+
+/* The order ready tasks are started in: longest expected build first. malloc'd. */
+static size_t *start_order(const struct kmb_ctx *ctx, struct kmb_plan *plan)
+{
+	size_t *order = kmb_xcalloc(plan->n ? plan->n : 1, sizeof(*order));
+
+	for (size_t i = 0; i < plan->n; i++) {
+		struct kmb_task *t = &plan->t[i];
+		t->expect_ms = t->build ? kmb_cost_expected_ms(ctx, t->name, t->version) : 0;
+		order[i] = i;
+	}
+	qsort_r(order, plan->n, sizeof(*order), cmp_longest_first, plan);
+	return order;
+}
+
 int kmb_sched_run(const struct kmb_ctx *ctx, struct kmb_plan *plan,
 		  const struct kmb_sched_opts *opts)
 {
@@ -287,11 +313,12 @@ int kmb_sched_run(const struct kmb_ctx *ctx, struct kmb_plan *plan,
 	sigprocmask(SIG_BLOCK, &chld, &old);
 	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	kmb_progress_init(&pg, ctx, plan->n);
+	size_t *order = start_order(ctx, plan);
 
 	while (done < plan->n) {
 		bool waiting_token = false;
-		for (size_t i = 0; i < plan->n; i++) {
-			struct kmb_task *t = &plan->t[i];
+		for (size_t oi = 0; oi < plan->n; oi++) {
+			struct kmb_task *t = &plan->t[order[oi]];
 			if (t->state != KMB_TASK_WAITING)
 				continue;
 			int d = deps_ready(ctx, plan, t);
@@ -376,6 +403,7 @@ int kmb_sched_run(const struct kmb_ctx *ctx, struct kmb_plan *plan,
 		kmb_progress_draw(&pg, done);
 	}
 	kmb_progress_finish(&pg);
+	free(order);
 
 	/* One depmod per kernel that got something installed. */
 	for (size_t i = 0; i < plan->n && !opts->no_depmod; i++) {

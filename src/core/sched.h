@@ -38,6 +38,7 @@ struct kmb_task {
 	/* scheduler private */
 	int pid, result_fd;
 	bool has_token;
+	long long expect_ms; /* expected build time: ready tasks start longest first */
 };
 
 struct kmb_jobserver;
@@ -73,6 +74,7 @@ size_t kmb_plan_add_rebuild_dependents(const struct kmb_ctx *ctx, struct kmb_pla
  * *n gets the count; the array is malloc'd, the kernels borrowed. */
 struct kmb_kernel **kmb_plan_installed_kernels(const struct kmb_plan *plan, size_t *n);
 
-/* Run every task. Returns 0 when all are OK/skipped/deferred, else the number failed. */
+/* Run every task, ready ones longest first (core/cost.h). Returns 0 when all are
+ * OK/skipped/deferred, else the number failed. */
 int kmb_sched_run(const struct kmb_ctx *ctx, struct kmb_plan *plan,
 		  const struct kmb_sched_opts *opts);

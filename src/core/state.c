@@ -26,6 +26,8 @@ const char *kmb_state_name(enum kmb_state s)
 		return "failed";
 	case KMB_ST_BROKEN:
 		return "broken";
+	case KMB_ST_EXCLUDED:
+		return "excluded";
 	}
 	return "unknown";
 }
@@ -140,6 +142,16 @@ static char *check_installed_files(const struct kmb_ctx *ctx, const char *kdir)
 	return reason;
 }
 
+/* The record's status word; a decision (failed, excluded) keeps its reason. */
+static enum kmb_state record_state(const char *status)
+{
+	if (strcmp(status, "failed") == 0)
+		return KMB_ST_FAILED;
+	if (strcmp(status, "excluded") == 0)
+		return KMB_ST_EXCLUDED;
+	return KMB_ST_BUILT;
+}
+
 static void list_version(const struct kmb_ctx *ctx, const char *name, const char *version,
 			 const char *kernel_filter, struct kmb_entry **v, size_t *n, size_t *cap)
 {
@@ -170,9 +182,9 @@ static void list_version(const struct kmb_ctx *ctx, const char *name, const char
 			e.version = kmb_xstrdup(version);
 			e.kernel = kmb_xstrdup(k);
 			e.arch = kmb_xstrdup(arches.v[j]);
-			e.state = strcmp(status, "failed") == 0 ? KMB_ST_FAILED : KMB_ST_BUILT;
-			e.reason = e.state == KMB_ST_FAILED ? reason : NULL;
-			if (e.state != KMB_ST_FAILED)
+			e.state = record_state(status);
+			e.reason = e.state != KMB_ST_BUILT ? reason : NULL;
+			if (e.state == KMB_ST_BUILT)
 				free(reason);
 			char *log = kmb_xasprintf("%s/log/make.log", adir);
 			if (kmb_exists(log))

@@ -7,11 +7,15 @@
  *   <state>/<m>/<v>/<k>/<a>/module/    final .ko files (stripped, signed, compressed)
  *   <state>/<m>/<v>/<k>/<a>/log/make.log
  *   <state>/<m>/<v>/<k>/<a>/build/     private kbuild dir of this (m, v, k, a)
- *   <state>/<m>/<v>/<k>/<a>/record     "key=value" lines, written atomically
+ *   <state>/<m>/<v>/<k>/<a>/record     "key=value" lines, written atomically; status is
+ *                                     built, failed or excluded
  *   <state>/<m>/<v>/<k>/<a>/installed  "<sha256> <root-relative path> <module>" lines
- *   <state>/<m>/<v>/build             -> <k>/<a>/build of the latest build (DKMS view)
+ *   <state>/<m>/<v>/build             DKMS's per-version build dir: in a build's private
+ *                                     mount namespace, that build (core/dkms_exec.h); else
+ *                                     an empty directory
  *   <state>/<m>/kernel-<k>-<a>        -> <v>/<k>/<a>    installed marker (DKMS semantics)
  *   <state>/<m>/original_module/<k>/<a>/...   in-tree modules we shadowed, restored on uninstall
+ *   <state>/<m>/.last_build_ms        how long its last build took (core/cost.h)
  *   <state>/.lock                     flock: one kmbuild run at a time
  *
  * Everything under <m>/<v>/<k>/<a> is keyed by (module, version, kernel, arch) and holds no
@@ -30,6 +34,7 @@ enum kmb_state {
 	KMB_ST_INSTALLED, /* marker symlink points at this (v, k, a) */
 	KMB_ST_FAILED,	  /* last build attempt failed (record has reason + log) */
 	KMB_ST_BROKEN,	  /* source missing, or installed files missing/modified */
+	KMB_ST_EXCLUDED,  /* BUILD_EXCLUSIVE_* excluded every module (record has the reason) */
 };
 
 const char *kmb_state_name(enum kmb_state s);

@@ -27,9 +27,47 @@ static char *find_headers(const struct kmb_ctx *ctx, const char *release)
 
 static void drop_config(struct kmb_kernel *k);
 
-static int cfg_cmp(const void *a, const void *b)
+/* <modules_dir>/<release>/build under the root, else on the host when the headers are the
+ * host's: the first that resolves to headers_dir. */
+static char *find_build_link(const struct kmb_ctx *ctx, const struct kmb_kernel *k)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	char *cand[] = {kmb_xasprintf("%s/%s/build", ctx->modules_dir, k->release),
+			kmb_xasprintf("/lib/modules/%s/build", k->release)};
+	char *found = NULL;
+
+	for (size_t i = 0; i < KMB_ARRAY_SIZE(cand) && k->headers_dir && !found; i++) {
+		char *real = realpath(cand[i], NULL);
+		if (real && strcmp(real, k->headers_dir) == 0)
+			found = kmb_xstrdup(cand[i]);
+		free(real);
+	}
+	for (size_t i = 0; i < KMB_ARRAY_SIZE(cand); i++)
+		free(cand[i]);
+	return found;
+}
+
+const char *kmb_kernel_source_dir(const struct kmb_kernel *k)
+{
+	return k->build_link ? k->build_link : k->headers_dir;
+}
+
+/* The one order of the config table, for its sort and its search: by name alone, a name ending
+ * at '=' or at the end of the string. Sorting whole "NAME=value" lines by strcmp put
+ * CONFIG_PCI200SYN=m before CONFIG_PCI=y ('2' < '='), and a search by bare name then missed
+ * CONFIG_PCI: r8168 was excluded on a kernel with CONFIG_PCI=y. */
+static int cfg_name_cmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char ca = *a == '=' ? 0 : (unsigned char)*a;
+		unsigned char cb = *b == '=' ? 0 : (unsigned char)*b;
+		if (ca != cb || !ca)
+			return (int)ca - (int)cb;
+	}
+}
+
+static int cfg_line_cmp(const void *a, const void *b)
+{
+	return cfg_name_cmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* include/config/auto.conf is what kbuild itself reads; .config is the fallback. */
@@ -54,7 +92,7 @@ static void load_config(struct kmb_kernel *k)
 		if (kmb_startswith(line, "CONFIG_") && strchr(line, '='))
 			kmb_strv_push(&lines, line);
 	free(data);
-	qsort(lines.v, lines.n, sizeof(char *), cfg_cmp);
+	qsort(lines.v, lines.n, sizeof(char *), cfg_line_cmp);
 	k->cfg_names = kmb_xcalloc(lines.n, sizeof(char *));
 	k->cfg_values = kmb_xcalloc(lines.n, sizeof(char *));
 	for (size_t i = 0; i < lines.n; i++) {
@@ -80,7 +118,7 @@ const char *kmb_kernel_config(struct kmb_kernel *k, const char *name)
 	size_t lo = 0, hi = k->n_cfg;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(name, k->cfg_names[mid]);
+		int c = cfg_name_cmp(name, k->cfg_names[mid]);
 		if (c == 0)
 			return k->cfg_values[mid];
 		if (c < 0)
@@ -129,6 +167,7 @@ int kmb_kernel_open(const struct kmb_ctx *ctx, const char *release, struct kmb_k
 	k->modules_dir = kmb_xasprintf("%s/%s", ctx->modules_dir, release);
 	k->installed = kmb_is_dir(k->modules_dir);
 	k->headers_dir = find_headers(ctx, release);
+	k->build_link = find_build_link(ctx, k);
 	k->arch = detect_arch(k);
 	char *sm = kmb_xasprintf("%s/System.map-%s", ctx->boot_dir, release);
 	if (kmb_exists(sm))
@@ -149,6 +188,7 @@ void kmb_kernel_free(struct kmb_kernel *k)
 	free(k->modules_dir);
 	free(k->headers_dir);
 	free(k->sysmap);
+	free(k->build_link);
 	free(k);
 }
 
@@ -171,30 +211,37 @@ void kmb_kernel_set_headers(struct kmb_kernel *k, const char *dir)
 	k->headers_dir = realpath(dir, NULL);
 	if (!k->headers_dir)
 		k->headers_dir = kmb_xstrdup(dir);
+	/* Headers got later (a download cache) are used where they are. */
+	free(k->build_link);
+	k->build_link = NULL;
 	drop_config(k);
 	free(k->arch);
 	k->arch = detect_arch(k);
 }
 
-bool kmb_kernel_compiler(struct kmb_kernel *k, char **name)
+bool kmb_kernel_tool_found(const char *name)
 {
-	const char *cc = kmb_kernel_config(k, "CONFIG_CC_VERSION_TEXT");
 	const char *path = getenv("PATH");
 	bool found = false;
 
-	*name = cc && *cc ? kmb_xstrndup(cc, strcspn(cc, " ")) : NULL;
-	if (!*name)
-		return false;
-	if (strchr(*name, '/'))
-		return access(*name, X_OK) == 0;
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0;
 	for (const char *p = path ? path : "/usr/bin:/bin"; *p && !found;) {
 		size_t l = strcspn(p, ":");
-		char *f = kmb_xasprintf("%.*s/%s", (int)l, p, *name);
+		char *f = kmb_xasprintf("%.*s/%s", (int)l, p, name);
 		found = access(f, X_OK) == 0;
 		free(f);
 		p += l + (p[l] == ':');
 	}
 	return found;
+}
+
+bool kmb_kernel_compiler(struct kmb_kernel *k, char **name)
+{
+	const char *cc = kmb_kernel_config(k, "CONFIG_CC_VERSION_TEXT");
+
+	*name = cc && *cc ? kmb_xstrndup(cc, strcspn(cc, " ")) : NULL;
+	return *name && kmb_kernel_tool_found(*name);
 }
 
 enum kmb_compress kmb_kernel_compression(struct kmb_kernel *k)

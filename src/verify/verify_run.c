@@ -21,6 +21,7 @@
 #include "core/state.h"
 #include "base/util.h"
 #include "verify/verify.h"
+#include "verify/verify_reboot.h"
 #include "verify/verify_sys.h"
 #include "base/version.h"
 
@@ -196,7 +197,7 @@ static struct kmb_pkg *load_pkg(const struct vrun *r, const char *name, const ch
 	char *src = kmb_xasprintf("%s/source", vdir);
 	struct kmb_conf_vars vars = {.kernelver = r->k->release,
 				     .arch = r->k->arch,
-				     .kernel_source_dir = r->k->headers_dir,
+				     .kernel_source_dir = kmb_kernel_source_dir(r->k),
 				     .overrides_dir = r->ctx->dkms_etc};
 	struct kmb_conf_error err;
 	struct kmb_pkg *pkg = NULL;
@@ -314,7 +315,11 @@ static void collect_managed(struct vrun *r)
 	size_t n = 0;
 
 	kmb_state_list(r->ctx, NULL, NULL, r->k->release, &e, &n);
+	struct kmb_strv lost = {0};
+	kmb_verify_reboot_coverage(r->ctx, r->k, e, n, &r->f, &lost);
 	for (size_t i = 0; i < n; i++) {
+		if (kmb_strv_contains(&lost, e[i].name))
+			continue; /* reported above, with the running kernel's view */
 		char *pkgname = kmb_xasprintf("%s/%s", e[i].name, e[i].version);
 		struct kmb_vsubject s = {
 			.kernel = r->k->release, .module = e[i].name, .package = pkgname};
@@ -356,9 +361,15 @@ static void collect_managed(struct vrun *r)
 						kmb_xasprintf("kmbuild install %s -k %s", pkgname,
 							      r->k->release),
 						"built for %s but not installed", r->k->release);
+		} else if (e[i].state == KMB_ST_EXCLUDED) {
+			if (!name_has_installed(e, n, e[i].name))
+				kmb_finding_add(&r->f, &s, KMB_VC_COVERAGE, KMB_VS_INFO, NULL,
+						"not built for %s on purpose: %s", r->k->release,
+						e[i].reason ? e[i].reason : "excluded");
 		}
 		free(pkgname);
 	}
+	kmb_strv_free(&lost);
 	kmb_entries_free(e, n);
 }
 

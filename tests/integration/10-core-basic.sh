@@ -26,7 +26,7 @@ done
 # strip -g happened: no .debug_info left
 readelf -S "$ROOT/var/lib/kmbuild/kmbt_basic/1.0/$KNEW/x86_64/module/kmbt_basic.ko" |
 	grep -q debug_info && fail "module not stripped"
-# DKMS view: <m>/<v>/build points at the latest build dir
+# DKMS view: <m>/<v>/build, the directory each build is mounted on in its own namespace
 [ -d "$ROOT/var/lib/kmbuild/kmbt_basic/1.0/build" ] || fail "<m>/<v>/build view missing"
 kmb build kmbt_basic -k "$KNEW" | grep -q "already built for kernel $KNEW" || fail "no skip message"
 

@@ -10,7 +10,12 @@ echo 'BUILD_EXCLUSIVE_KERNEL_MIN="99.0"' >>"$T/src/kmbt_excl/dkms.conf"
 kmb add "$T/src/kmbt_excl" >/dev/null
 expect_rc 77 kmb build kmbt_excl -k "$KNEW"
 assert_contains "$OUT" "BUILD_EXCLUSIVE"
-assert_no_file "$ROOT/var/lib/kmbuild/kmbt_excl/1.0/$KNEW"
+# Nothing built: no build dir, no module; the decision and its reason are kept for status.
+assert_no_file "$ROOT/var/lib/kmbuild/kmbt_excl/1.0/$KNEW/x86_64/module"
+assert_no_file "$ROOT/var/lib/kmbuild/kmbt_excl/1.0/$KNEW/x86_64/build"
+[ -z "$(find "$ROOT" -name 'kmbt_excl.ko*')" ] || fail "an excluded module was built"
+assert_contains "$(kmb status kmbt_excl)" \
+	"kmbt_excl/1.0, $KNEW, x86_64: excluded (kmbt_excl: BUILD_EXCLUSIVE_KERNEL_MIN=99.0 > $KNEW)"
 
 # Per-module exclusion: module 1 only for exactly $KOLD; module 0 everywhere.
 d=$T/src/kmbt_pm
