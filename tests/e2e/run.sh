@@ -15,12 +15,12 @@
 #  5. boot           qemu boots K1 with its initramfs; initramfs-tools' init loads the module.
 #
 # Needs root, debootstrap, qemu-system-x86_64 and the Debian archive. Writes only to a
-# temporary directory and to the cache (tests/e2e/lib.sh); never to the host's /boot,
+# temporary directory and to the cache (tests/lib/lib-e2e.sh); never to the host's /boot,
 # /lib/modules or /etc/kernel. Exit 0 pass, 77 skip, 1 fail.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-source "$here/lib.sh"
+source "$top/tests/lib/lib-e2e.sh"
 
 fail() {
 	echo "FAIL: $*" >&2

@@ -2,7 +2,7 @@
 # autoinstall as a job graph: a multi-module package, a BUILD_DEPENDS chain whose dependent
 # imports a symbol the dependency exports, and one failing module among good ones, for two
 # kernels. The failure is reported (exit 11) and stops nothing else.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels"
 install_kernels "$KOLD" "$KNEW"
 mkdir -p "$ROOT/etc" && printf 'ID=debian\n' >"$ROOT/etc/os-release"

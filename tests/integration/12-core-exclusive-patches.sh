@@ -1,6 +1,6 @@
 #!/bin/bash
 # BUILD_EXCLUSIVE per package and per module, PATCH/PATCH_MATCH, two versions side by side.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels"
 install_kernels "$KOLD" "$KNEW"
 

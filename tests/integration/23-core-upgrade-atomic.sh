@@ -4,7 +4,7 @@
 # path is taken by a directory, as ENOSPC or EIO would fail it) leaves v1 installed and
 # byte-identical; a poller watching the module path during repeated upgrades never sees it
 # missing.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 install_kernels "$KNEW"
 mkdir -p "$ROOT/etc" && printf 'ID=debian\n' >"$ROOT/etc/os-release"
 D=$ROOT/lib/modules/$KNEW/updates/dkms

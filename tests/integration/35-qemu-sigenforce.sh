@@ -12,7 +12,7 @@
 #   varstore: the kernel locks itself down, loads our cert from MokListRT, accepts "signed" and
 #   rejects "unsigned" and "other".
 # Boots 1 and 2 run side by side; boot 3 runs when the 90 s budget leaves room for it.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 
 QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || skip "qemu-system-x86_64 not installed (scripts/deps/sign.txt)"

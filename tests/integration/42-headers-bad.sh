@@ -2,8 +2,8 @@
 # kmbuild headers fetch, bad input: every failure is one line, a documented exit code, and
 # leaves the headers cache exactly as it was (a good tree fetched first must survive every
 # failed --force re-fetch untouched). Real packages, real gpgv, real HTTP on 127.0.0.1.
-source "$(dirname "$0")/lib.sh"
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-repo.sh"
 
 command -v dpkg-scanpackages >/dev/null || skip "dpkg-dev not installed (scripts/deps/headers.txt)"
 K=$(pick_uninstalled_kernel) || skip "every linux-headers-6.1.0-*-amd64 in the apt index is installed"

@@ -3,8 +3,8 @@
 # (files under /usr/src/kernels/K/, real kbuild host tools inside), repodata/repomd.xml and a
 # gzip'd primary.xml written by the test, repomd.xml.asc signed by a throw-away key; served
 # over HTTP on 127.0.0.1. Then the bad cases: primary checksum, signature, 404, hostile rpm.
-source "$(dirname "$0")/lib.sh"
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-repo.sh"
 
 command -v rpmbuild >/dev/null || skip "rpmbuild not installed (package rpm, scripts/deps/headers.txt)"
 KBUILD=/usr/lib/linux-kbuild-6.1

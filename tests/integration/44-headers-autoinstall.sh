@@ -2,8 +2,8 @@
 # autoinstall for a kernel whose headers are missing: kmbuild fetches them as the headers
 # policy says (here: from a signed Debian repository of REAL packages on 127.0.0.1), says so in
 # its summary, and builds the module against them.
-source "$(dirname "$0")/lib.sh"
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-repo.sh"
 command -v dpkg-scanpackages >/dev/null || skip "dpkg-dev not installed (scripts/deps/headers.txt)"
 K=$(pick_uninstalled_kernel) || skip "every linux-headers-6.1.0-*-amd64 in the apt index is installed"
 get_debs "$K"

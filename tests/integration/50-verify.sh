@@ -4,8 +4,8 @@
 # /lib/modules/$KNEW with the real depmod. verify must report exactly the defect's class for
 # each, nothing for the healthy ones, the right exit code, and the same in --json.
 # Then the state-driven mode (kmbuild add/install), and Secure Boot efivars fixtures.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/verify-lib.bash"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-verify.sh"
 command -v depmod >/dev/null || skip "depmod (kmod) not installed"
 
 M=$T/mods

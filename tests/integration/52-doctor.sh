@@ -3,8 +3,8 @@
 # Debian 6.1 kernel, shared/reference/load-failures.md) against a sandbox holding the real
 # modules that produce them, and of single module files. 55-qemu-load.sh runs doctor on a
 # console log the real kernel wrote.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/verify-lib.bash"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-verify.sh"
 command -v depmod >/dev/null || skip "depmod (kmod) not installed"
 
 M=$T/mods

@@ -5,8 +5,8 @@
 # its own), and compare: every module verify flags with an error must fail to load, every
 # other one must load. Then kmbuild doctor explains the kernel's real console log.
 # Boot 1: no signature enforcement. Boot 2: module.sig_enforce=1, Secure Boot off.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/verify-lib.bash"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-verify.sh"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 not installed"
 [ -x /bin/busybox ] || skip "busybox-static not installed"
 command -v cpio >/dev/null || skip "cpio not installed"

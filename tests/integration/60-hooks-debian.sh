@@ -7,7 +7,7 @@
 # preinst.d + postinst.d rebuild a reinstalled kernel, header_postinst.d leaves the initramfs
 # to an image postinst that is still pending (dpkg status), prerm.d cleans up with one depmod,
 # a crashing engine does not break the kernel either. (tests/e2e does the same with real apt.)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v run-parts >/dev/null || skip "run-parts not installed"
 K=$KNEW
 install_kernels "$K"

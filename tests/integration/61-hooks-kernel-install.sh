@@ -7,7 +7,7 @@
 # 90-loaderentry.install log what they saw. Proves: ordering (modules exist when dracut
 # runs), no initramfs regeneration by kmbuild inside `add`, a failing or excluded module never
 # stops the later plugins (never exit 77), hook_strict, and `remove` cleans up.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v kernel-install >/dev/null || skip "kernel-install (systemd) not installed"
 K=$KNEW
 install_kernels "$K"

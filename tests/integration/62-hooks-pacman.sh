@@ -7,7 +7,7 @@
 # depmod per kernel, ordering before mkinitcpio (which sees the modules), a module update on
 # existing kernels regenerating their initramfs (mkinitcpio -p), a failing module never
 # failing the transaction, a reinstalled kernel rebuilt, kernel and module removal.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v python3 >/dev/null || skip "python3 not installed"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels"
 ALPM=$KMB_TOP/tests/e2e/fakes/alpm-run

@@ -8,8 +8,8 @@
 #  - once a kernel without it (5.4) is installed, the template applies to it and kmbuild
 #    goes for the source (here unreachable: a clean failure, nothing registered);
 #  - with the module gone from $KNEW (depmod's view is the authority), it is no longer in-tree.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/templates-lib.bash"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-templates.sh"
 command -v depmod >/dev/null || skip "depmod not installed"
 
 [ "$(grep -h '^CONFIG_WIREGUARD=' /usr/src/linux-headers-$KOLD/.config)" = CONFIG_WIREGUARD=m ] ||

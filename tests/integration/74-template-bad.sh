@@ -4,8 +4,8 @@
 # repository index disagrees with the template), an unreachable source, a tarball with path
 # traversal, a version the template does not have. Each: one clear line on stderr, a
 # documented exit code, nothing registered, nothing under /usr/src, the cache unchanged.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/templates-lib.bash"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-templates.sh"
 for t in gpg gpgv dpkg-scanpackages python3; do
 	command -v $t >/dev/null || skip "$t not installed (scripts/install-deps)"
 done

@@ -1,6 +1,6 @@
 # Shared by tests/integration/4[0-3]-headers-*.sh: a miniature Debian repository made of
 # REAL packages from the Debian archive, signed with a throw-away key, served over HTTP on
-# 127.0.0.1 by tests/helpers/httpd.py. Source it after lib.sh.
+# 127.0.0.1 by tests/helpers/httpd.py. Source it after lib-test.sh.
 
 HELPERS=$KMB_TOP/tests/helpers
 DEB_CACHE=${KMB_TEST_DEB_CACHE:-/var/cache/kmbuild-test/debs}

@@ -1,5 +1,5 @@
 # Helpers for the verify/doctor tests (50-55): real Debian kernel packages and real modules
-# with one defect each. Source after lib.sh. Downloads and builds are cached in
+# with one defect each. Source after lib-test.sh. Downloads and builds are cached in
 # /var/cache/kmbuild-test (shared with the other qemu test, 35-qemu-sigenforce.sh):
 #   debs/                       .deb files as apt-get download leaves them
 #   linux-image-<rel>/root      a linux-image package extracted, with depmod run on it

@@ -1,8 +1,8 @@
-# Shared by tests/integration/7[0-4]-*.sh (templates). Source it after lib.sh.
+# Shared by tests/integration/7[0-4]-*.sh (templates). Source it after lib-test.sh.
 # Real Debian *-dkms packages (cached under $DEB_CACHE, downloaded with apt-get when missing),
-# a signed miniature Debian repository and an HTTP server on 127.0.0.1 (headers-lib.sh).
+# a signed miniature Debian repository and an HTTP server on 127.0.0.1 (lib-repo.sh).
 
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
+source "$KMB_TOP/tests/lib/lib-repo.sh"
 
 TEMPLATES=$KMB_TOP/templates
 # Every download goes to 127.0.0.1: a mirror for upstream tarballs and one for .debs that no
