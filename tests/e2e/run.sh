@@ -22,14 +22,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 source "$top/tests/lib/lib-e2e.sh"
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
 [ "$(id -u)" = 0 ] || skip "needs root (chroot, mounts)"
 for t in debootstrap qemu-system-x86_64 zstd; do
 	command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps)"

@@ -4,7 +4,7 @@
 # Cache (outside the repo, reused between runs): $E2E_CACHE, default /var/cache/kmbuild-test/e2e
 #   base-<hash>.tar.zst   debootstrap'd bookworm + what kmbuild and kbuild need (key: package list)
 #   archives/             apt's .deb cache, bind-mounted into every chroot (kernel packages)
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib-base.sh"
 
 : "${E2E_CACHE:=/var/cache/kmbuild-test/e2e}"
 : "${E2E_MIRROR:=http://deb.debian.org/debian}"

@@ -1,7 +1,9 @@
-# Shared helpers for integration tests. Source it; it sets -eu and a sandbox root.
-# Every test writes only under $T (a fresh temp dir removed at exit).
-set -euo pipefail
-: "${KMB_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+# The base of every integration test (tests/integration/*.sh): source it first. Besides
+# lib-base.sh (strict mode, fail/skip/assert_*) it makes the sandbox root $ROOT, under $T, a
+# fresh temp dir removed at exit (every test writes only there), and names the kernels whose
+# headers are installed: $KERNELS (all, oldest first), $KOLD and $KNEW (two distinct ones
+# when there are two).
+source "$(dirname "${BASH_SOURCE[0]}")/lib-base.sh"
 : "${KMBUILD:=$KMB_TOP/kmbuild}"
 T=$(mktemp -d /tmp/kmbtest.XXXXXX)
 ROOT=$T/root
@@ -15,19 +17,6 @@ export KMBUILD_HEADERS=${KMBUILD_HEADERS:-never}
 
 # kmb ARGS...: run kmbuild against the sandbox root.
 kmb() { "$KMBUILD" --root "$ROOT" "$@"; }
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "$*"; exit 77; }
-assert_eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: expected '$2', got '$1'"; }
-assert_file() { [ -e "$1" ] || fail "missing file: $1"; }
-assert_no_file() { [ ! -e "$1" ] || fail "file should not exist: $1"; }
-assert_contains() { grep -q -- "$2" <<<"$1" || fail "${3:-output} does not contain '$2': $1"; }
-# expect_rc N CMD...: run CMD, require exit code N; output in $OUT.
-expect_rc() {
-	local want=$1; shift
-	set +e; OUT=$("$@" 2>&1); local rc=$?; set -e
-	[ "$rc" = "$want" ] || fail "expected rc $want, got $rc from: $* -- $OUT"
-}
 
 # The Debian 6.1 kernels whose headers are installed (newest last), e.g. "6.1.0-55-amd64 6.1.0-56-amd64".
 kernels_with_headers() {
