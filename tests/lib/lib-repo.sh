@@ -2,8 +2,8 @@
 # REAL packages from the Debian archive, signed with a throw-away key, served over HTTP on
 # 127.0.0.1 by tests/helpers/httpd.py. Source it after lib-test.sh.
 
+source "$KMB_TOP/tests/lib/lib-deb.sh"
 HELPERS=$KMB_TOP/tests/helpers
-DEB_CACHE=${KMB_TEST_DEB_CACHE:-/var/cache/kmbuild-test/debs}
 HTTPD_PID=
 GNUPGHOME_T=$T/gnupg
 
@@ -26,49 +26,13 @@ export NO_PROXY=$no_proxy
 # Fast retries: the back-off is tested, not waited for.
 export KMBUILD_FETCH_BACKOFF_MS=50 KMBUILD_FETCH_RETRIES=2 KMBUILD_FETCH_CONNECT_TIMEOUT=5
 
-# The newest linux-headers-6.1.0-N-amd64 in the apt index that is NOT installed here.
-pick_uninstalled_kernel() {
-	local p k
-	for p in $(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' |
-		awk '{print $1}' | sort -V -r); do
-		k=${p#linux-headers-}
-		if [ ! -e "/usr/src/linux-headers-$k" ] && [ ! -e "/lib/modules/$k" ] &&
-			! dpkg -s "$p" >/dev/null 2>&1; then
-			echo "$k"
-			return 0
-		fi
-	done
-	return 1
-}
-
 # get_debs K: the three real .debs for K (the headers, their -common package, linux-kbuild-6.1)
-# in the versions apt would install now, from $DEB_CACHE or downloaded there with
-# `apt-get download` (checked against apt's SHA256). Sets DEB_HDR, DEB_COMMON, DEB_KBUILD.
+# in the versions apt would install now (lib-deb.sh). Sets DEB_HDR, DEB_COMMON, DEB_KBUILD.
 get_debs() {
-	local k=$1 pkgs uris
-	pkgs="linux-headers-$k linux-headers-${k%-amd64}-common linux-kbuild-6.1"
-	mkdir -p "$DEB_CACHE"
-	# shellcheck disable=SC2086
-	uris=$(apt-get download --print-uris $pkgs 2>/dev/null) ||
-		fail "apt-get download --print-uris $pkgs"
-	[ "$(echo "$uris" | grep -c .)" = 3 ] || fail "apt does not know all of: $pkgs"
-	(
-		flock 9
-		cd "$DEB_CACHE"
-		echo "$uris" | while read -r _ file _ sum; do
-			[ -f "$file" ] && [ "SHA256:$(sha256sum <"$file" | cut -d' ' -f1)" = "$sum" ] &&
-				continue
-			rm -f "$file"
-			apt-get download -q "$(echo "$file" | cut -d_ -f1)" >/dev/null 2>&1 ||
-				{ echo "apt-get download ${file%%_*} failed" >&2; exit 1; }
-			[ -f "$file" ] || { echo "apt-get download did not write $file" >&2; exit 1; }
-		done
-	) 9>"$DEB_CACHE/.lock" || fail "cannot obtain the .debs for $k"
-	local files
-	files=$(echo "$uris" | awk '{print $2}')
-	DEB_HDR=$DEB_CACHE/$(echo "$files" | grep "^linux-headers-${k}_")
-	DEB_COMMON=$DEB_CACHE/$(echo "$files" | grep "^linux-headers-${k%-amd64}-common_")
-	DEB_KBUILD=$DEB_CACHE/$(echo "$files" | grep "^linux-kbuild-6.1_")
+	local out
+	out=$(deb_fetch "linux-headers-$1" "linux-headers-${1%-amd64}-common" linux-kbuild-6.1) ||
+		fail "cannot obtain the .debs for $1"
+	{ read -r DEB_HDR; read -r DEB_COMMON; read -r DEB_KBUILD; } <<<"$out"
 }
 
 # A throw-away signing key, and its public key as a gpgv keyring. mkkey NAME -> $T/NAME.gpg

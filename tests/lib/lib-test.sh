@@ -2,8 +2,9 @@
 # lib-base.sh (strict mode, fail/skip/assert_*) it makes the sandbox root $ROOT, under $T, a
 # fresh temp dir removed at exit (every test writes only there), and names the kernels whose
 # headers are installed: $KERNELS (all, oldest first), $KOLD and $KNEW (two distinct ones
-# when there are two).
+# when there are two). Which pair shares an ABI is a property: see lib-kernels.sh.
 source "$(dirname "${BASH_SOURCE[0]}")/lib-base.sh"
+source "$KMB_TOP/tests/lib/lib-kernels.sh"
 : "${KMBUILD:=$KMB_TOP/kmbuild}"
 T=$(mktemp -d /tmp/kmbtest.XXXXXX)
 ROOT=$T/root
@@ -18,13 +19,6 @@ export KMBUILD_HEADERS=${KMBUILD_HEADERS:-never}
 # kmb ARGS...: run kmbuild against the sandbox root.
 kmb() { "$KMBUILD" --root "$ROOT" "$@"; }
 
-# The Debian 6.1 kernels whose headers are installed (newest last), e.g. "6.1.0-55-amd64 6.1.0-56-amd64".
-kernels_with_headers() {
-	local k
-	for k in $(ls /usr/src | sed -n 's/^linux-headers-\(6\.1\.0-[0-9]*-amd64\)$/\1/p' | sort -V); do
-		[ -f "/usr/src/linux-headers-$k/Makefile" ] && echo "$k"
-	done
-}
 KERNELS=$(kernels_with_headers | tr '\n' ' ')
 KOLD=$(awk '{print $1}' <<<"$KERNELS")
 KNEW=$(awk '{print $NF}' <<<"$KERNELS")

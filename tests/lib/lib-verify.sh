@@ -1,110 +1,47 @@
 # Helpers for the verify/doctor tests (50-55): real Debian kernel packages and real modules
-# with one defect each. Source after lib-test.sh. Downloads and builds are cached in
-# /var/cache/kmbuild-test (shared with the other qemu test, 35-qemu-sigenforce.sh):
-#   debs/                       .deb files as apt-get download leaves them
-#   linux-image-<rel>/root      a linux-image package extracted, with depmod run on it
-#   headers/<rel>/root          a linux-headers package (+ -common) extracted, made buildable
-#   verify-mods/<key>/          the defect modules built by kmbt_build_defects
-# Everything is created under a lock and moved into place atomically, so a killed or
-# concurrent run never leaves half a cache entry.
+# with one defect each. Source after lib-test.sh. The kernel packages are cached by lib-deb.sh
+# (shared with 35-qemu-sigenforce.sh); the defect modules, built by kmbt_build_defects, in
+# $KMB_TEST_CACHE/verify-mods/<key>/, made the same way (under a lock, moved into place whole).
 
-KMBT_CACHE=${KMBT_CACHE:-/var/cache/kmbuild-test}
+source "$(dirname "${BASH_SOURCE[0]}")/lib-kernels.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-deb.sh"
 KMBT_SIGNFILE=/usr/lib/linux-kbuild-6.1/scripts/sign-file
 
-kmbt_lock() { # name: take an exclusive lock held until the test exits
-	mkdir -p "$KMBT_CACHE"
-	exec {KMBT_LOCK_FD}>"$KMBT_CACHE/.lock-$1"
-	flock -w 600 "$KMBT_LOCK_FD" || fail "could not lock $KMBT_CACHE/.lock-$1"
-}
-kmbt_unlock() { exec {KMBT_LOCK_FD}>&-; }
-
-# kmbt_deb PACKAGE: path of the cached .deb, downloaded with apt-get when missing.
-kmbt_deb() {
-	local pkg=$1 d=$KMBT_CACHE/debs f
-	mkdir -p "$d"
-	f=$(ls "$d/${pkg}_"*.deb 2>/dev/null | head -n 1 || true)
-	if [ -z "$f" ]; then
-		local tmp
-		tmp=$(mktemp -d "$d/.dl.XXXXXX")
-		(cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) || {
-			rm -rf "$tmp"
-			apt-get update >/dev/null 2>&1 || true
-			tmp=$(mktemp -d "$d/.dl.XXXXXX")
-			(cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) || { rm -rf "$tmp"; return 1; }
-		}
-		mv "$tmp"/*.deb "$d/" && rmdir "$tmp"
-		f=$(ls "$d/${pkg}_"*.deb | head -n 1)
-	fi
-	echo "$f"
-}
-
-# kmbt_linux_image REL: root dir holding boot/vmlinuz-REL, boot/config-REL, lib/modules/REL
-# (with modules.dep from depmod). Read-only for the tests.
-kmbt_linux_image() {
-	local rel=$1 dir=$KMBT_CACHE/linux-image-$1
-	if [ ! -d "$dir/root/lib/modules/$rel" ]; then
-		kmbt_lock "image-$rel"
-		if [ ! -d "$dir/root/lib/modules/$rel" ]; then
-			local deb tmp
-			deb=$(kmbt_deb "linux-image-$rel") || { kmbt_unlock; return 1; }
-			tmp=$(mktemp -d "$KMBT_CACHE/.img.XXXXXX")
-			dpkg-deb -x "$deb" "$tmp/root" && depmod -b "$tmp/root" "$rel" ||
-				{ rm -rf "$tmp"; kmbt_unlock; return 1; }
-			rm -rf "$dir"
-			mv "$tmp" "$dir"
-		fi
-		kmbt_unlock
-	fi
-	echo "$dir/root"
-}
-
-kmbt_symvers_crc() { # FILE SYMBOL
-	awk -F'\t' -v s="$2" '$2 == s { print $1; exit }' "$1"
-}
-
-# kmbt_other_abi_headers: release and headers dir of a Debian 6.1 kernel whose ABI differs
-# from $KNEW's (module_layout CRC), made buildable in the cache. Prints "REL DIR".
-kmbt_other_abi_headers() {
-	local new_ver new_crc n cand rel ver dir
-	new_ver=$(dpkg-query -W -f='${Version}' "linux-headers-$KNEW" 2>/dev/null || true)
-	new_crc=$(kmbt_symvers_crc "/usr/src/linux-headers-$KNEW/Module.symvers" module_layout)
-	n=$(sed -n 's/^6\.1\.0-\([0-9]*\)-amd64$/\1/p' <<<"$KNEW")
-	[ -n "$n" ] || return 1
-	for cand in $(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
-		sed -n 's/^linux-headers-6\.1\.0-\([0-9]*\)-amd64 .*/\1/p' | sort -rn); do
-		[ "$cand" -lt "$n" ] || continue
-		rel=6.1.0-$cand-amd64
-		dir=$KMBT_CACHE/headers/$rel/root/usr/src/linux-headers-$rel
-		if [ -f "$dir/Module.symvers" ]; then
-			[ "$(kmbt_symvers_crc "$dir/Module.symvers" module_layout)" != "$new_crc" ] &&
-				{ echo "$rel $dir"; return 0; }
-			continue
-		fi
-		ver=$(apt-cache show "linux-headers-$rel" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
-		# Same upstream version: a rebuild of the same code, same CRCs.
-		[ "${ver%-*}" != "${new_ver%-*}" ] || continue
-		kmbt_lock "headers-$rel"
-		if [ ! -f "$dir/Module.symvers" ]; then
-			local a c tmp
-			a=$(kmbt_deb "linux-headers-$rel") && c=$(kmbt_deb "linux-headers-${rel%-amd64}-common") ||
-				{ kmbt_unlock; return 1; }
-			tmp=$(mktemp -d "$KMBT_CACHE/.hdr.XXXXXX")
-			dpkg-deb -x "$a" "$tmp/root" && dpkg-deb -x "$c" "$tmp/root" ||
-				{ rm -rf "$tmp"; kmbt_unlock; return 1; }
-			# The package's Makefile includes the -common tree by absolute path and its
-			# scripts are a relative link to the installed linux-kbuild: point both here.
-			mkdir -p "$tmp/root/usr/lib"
-			ln -s /usr/lib/linux-kbuild-6.1 "$tmp/root/usr/lib/linux-kbuild-6.1"
-			mkdir -p "$KMBT_CACHE/headers"
-			rm -rf "$KMBT_CACHE/headers/$rel"
-			mv "$tmp" "$KMBT_CACHE/headers/$rel"
-			sed -i "s#/usr/src/#$KMBT_CACHE/headers/$rel/root/usr/src/#" "$dir/Makefile"
-		fi
-		kmbt_unlock
-		[ "$(kmbt_symvers_crc "$dir/Module.symvers" module_layout)" != "$new_crc" ] &&
-			{ echo "$rel $dir"; return 0; }
+# kmbt_abi_headers same|other: "REL DIR" of the headers of a Debian 6.1 kernel whose ABI is
+# (same) or is not (other) $KNEW's: an installed kernel when one is, else one from the apt
+# index unpacked into the cache (deb_headers). Fails when no kernel has that property.
+kmbt_abi_headers() {
+	local want=$1 ref k dir is
+	ref=$(headers_abi "/usr/src/linux-headers-$KNEW")
+	k=$(kernels_by_abi "$want" "$KNEW" | head -n 1)
+	[ -z "$k" ] || { echo "$k /usr/src/linux-headers-$k"; return 0; }
+	for k in $(kmbt_apt_candidates "$want"); do
+		dir=$(deb_headers "$k") || continue
+		[ "$(headers_abi "$dir")" = "$ref" ] && is=same || is=other
+		[ "$is" != "$want" ] || { echo "$k $dir"; return 0; }
 	done
 	return 1
+}
+
+# kmbt_apt_candidates same|other: the kernels in the apt index, newest first, that are not
+# installed and are likely to have that ABI relation to $KNEW: a rebuild of the same upstream
+# version (6.1.192-2 and 6.1.192-3) often keeps the ABI, another upstream version never does.
+# Only a guess to download less: kmbt_abi_headers compares the CRCs.
+kmbt_apt_candidates() {
+	local up cand ver
+	up=$(dpkg-query -W -f='${Version}' "linux-headers-$KNEW" 2>/dev/null || true)
+	for cand in $(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
+		sed -n 's/^linux-headers-\(6\.1\.0-[0-9]*-amd64\) .*/\1/p' | sort -V -r); do
+		[ ! -e "/usr/src/linux-headers-$cand" ] || continue
+		ver=$(apt-cache show "linux-headers-$cand" 2>/dev/null | sed -n 's/^Version: //p' |
+			head -n 1)
+		if [ "${ver%-*}" = "${up%-*}" ]; then
+			[ "$1" = same ] && echo "$cand"
+		else
+			[ "$1" = other ] && echo "$cand"
+		fi
+	done
+	return 0
 }
 
 # One module source: kmbt_src DIR NAME LICENSE BODY
@@ -125,34 +62,58 @@ EOF
 #   kmbunknown  calls a symbol nobody exports    kmbstale  installed after depmod
 #   kmbcrc      built against kmbprova v1; installed with v2 whose kmb_crc_fn CRC differs
 #   kmbpropr    "Proprietary", uses kmb_gpl_fn: plain export in v1, EXPORT_SYMBOL_GPL in v2
-#   kmbsameabi  kmbgood built with $KOLD's headers (same ABI as $KNEW)
-#   kmboldabi   kmbgood built with another ABI's headers (module_layout CRC differs)
+#   kmbsameabi  kmbgood built with the headers of another kernel with $KNEW's ABI
+#   kmboldabi   kmbgood built with the headers of a kernel with another ABI (module_layout)
 #   kmbsbok/kmbsbunsigned/kmbsbother  signed with the enrolled key / unsigned / another key
-# kmbt_build_defects OUT: fills OUT/new/*.ko, OUT/v2/kmbprova.ko, OUT/old/kmbsameabi.ko,
-# OUT/abi/kmboldabi.ko (when other-ABI headers exist), OUT/keys/. Cached.
+# kmbt_build_defects OUT: fills OUT/new/*.ko, OUT/v2/kmbprova.ko, OUT/keys/, and, when a
+# kernel with that property exists (kmbt_abi_headers), OUT/same/kmbsameabi.ko and
+# OUT/abi/kmboldabi.ko, each beside a file "release" naming the kernel. Sets SAME and OTHER
+# to those releases (empty when there is none). Cached.
 kmbt_build_defects() {
-	local out=$1 other key cache
-	other=$(kmbt_other_abi_headers || true)
-	key=$( (cat "${BASH_SOURCE[0]}"; echo "$KNEW $KOLD $other") | sha256sum | cut -c1-16)
-	cache=$KMBT_CACHE/verify-mods/$key
+	local out=$1 same other key cache
+	same=$(kmbt_abi_headers same || true)
+	other=$(kmbt_abi_headers other || true)
+	key=$( (cat "${BASH_SOURCE[0]}"; echo "$KNEW $same $other") | sha256sum | cut -c1-16)
+	cache=$KMB_TEST_CACHE/verify-mods/$key
 	if [ ! -f "$cache/done" ]; then
-		kmbt_lock "mods-$key"
-		[ -f "$cache/done" ] || kmbt_build_defects_into "$cache" "$other" ||
-			{ kmbt_unlock; fail "building the defect modules failed"; }
-		kmbt_unlock
+		cache_lock "mods-$key"
+		[ -f "$cache/done" ] || kmbt_build_defects_into "$cache" "$same" "$other" ||
+			{ cache_unlock; fail "building the defect modules failed"; }
+		cache_unlock
 	fi
 	mkdir -p "$out"
 	cp -a "$cache/." "$out/"
+	SAME=${same%% *}
+	OTHER=${other%% *}
 }
 
-kmbt_build_defects_into() {
-	local dest=$1 other=$2 w
-	w=$(mktemp -d "$KMBT_CACHE/.mods.XXXXXX")
-	mkdir -p "$w/new" "$w/v2" "$w/old" "$w/abi" "$w/keys"
-	local hello='static int __init m_init(void) { pr_info("%s loaded\n", KBUILD_MODNAME); return 0; }
+# kmbt_make DIR HEADERS [MAKE ARGS...]: kbuild's `modules` for the sources in DIR.
+kmbt_make() {
+	local dir=$1 hdr=$2
+	shift 2
+	echo "obj-m := $(cd "$dir" && ls *.c | sed 's/\.c$/.o/' | tr '\n' ' ')" >"$dir/Makefile"
+	make -s -C "$hdr" M="$dir" "$@" modules >"$dir/build.log" 2>&1 ||
+		{ cat "$dir/build.log" >&2; return 1; }
+}
+
+# kmbt_abi_module DIR NAME "REL HEADERS": the healthy module NAME built for another kernel.
+kmbt_abi_module() {
+	[ -n "$3" ] || return 0
+	mkdir -p "$1"
+	kmbt_src "$1" "$2" GPL "$KMBT_HELLO"
+	kmbt_make "$1" "${3#* }" || return 1
+	echo "${3%% *}" >"$1/release"
+}
+
+KMBT_HELLO='static int __init m_init(void) { pr_info("%s loaded\n", KBUILD_MODNAME); return 0; }
 static void __exit m_exit(void) { }
 module_init(m_init);
 module_exit(m_exit);'
+
+kmbt_build_defects_into() {
+	local dest=$1 same=$2 other=$3 w hello=$KMBT_HELLO
+	w=$(mktemp -d "$KMB_TEST_CACHE/.mods.XXXXXX")
+	mkdir -p "$w/new" "$w/v2" "$w/keys"
 	kmbt_src "$w/new" kmbgood GPL "$hello"
 	kmbt_src "$w/new" kmbprova GPL "int kmb_crc_fn(int x) { return x + 1; }
 EXPORT_SYMBOL(kmb_crc_fn);
@@ -183,10 +144,8 @@ ${use//CALL/kmb_gpl_fn(1)}"
 	for m in kmbstale kmbsbok kmbsbunsigned kmbsbother; do
 		kmbt_src "$w/new" $m GPL "$hello"
 	done
-	echo "obj-m := $(cd "$w/new" && ls *.c | sed 's/\.c$/.o/' | tr '\n' ' ')" >"$w/new/Makefile"
 	# The unknown symbol is a modpost error unless told to warn.
-	make -s -C "/usr/src/linux-headers-$KNEW" M="$w/new" KBUILD_MODPOST_WARN=1 modules \
-		>"$w/new/build.log" 2>&1 || { cat "$w/new/build.log" >&2; return 1; }
+	kmbt_make "$w/new" "/usr/src/linux-headers-$KNEW" KBUILD_MODPOST_WARN=1 || return 1
 
 	# v2 of kmbprova: kmb_crc_fn changes type (new CRC), kmb_gpl_fn becomes GPL-only.
 	kmbt_src "$w/v2" kmbprova GPL "long kmb_crc_fn(long x) { return x + 1; }
@@ -194,22 +153,9 @@ EXPORT_SYMBOL(kmb_crc_fn);
 int kmb_gpl_fn(int x) { return x + 2; }
 EXPORT_SYMBOL_GPL(kmb_gpl_fn);
 $hello"
-	echo "obj-m := kmbprova.o" >"$w/v2/Makefile"
-	make -s -C "/usr/src/linux-headers-$KNEW" M="$w/v2" modules >"$w/v2/build.log" 2>&1 ||
-		{ cat "$w/v2/build.log" >&2; return 1; }
-
-	kmbt_src "$w/old" kmbsameabi GPL "$hello"
-	echo "obj-m := kmbsameabi.o" >"$w/old/Makefile"
-	make -s -C "/usr/src/linux-headers-$KOLD" M="$w/old" modules >"$w/old/build.log" 2>&1 ||
-		{ cat "$w/old/build.log" >&2; return 1; }
-
-	if [ -n "$other" ]; then
-		kmbt_src "$w/abi" kmboldabi GPL "$hello"
-		echo "obj-m := kmboldabi.o" >"$w/abi/Makefile"
-		make -s -C "${other#* }" M="$w/abi" modules >"$w/abi/build.log" 2>&1 ||
-			{ cat "$w/abi/build.log" >&2; return 1; }
-		echo "${other% *}" >"$w/abi/release"
-	fi
+	kmbt_make "$w/v2" "/usr/src/linux-headers-$KNEW" || return 1
+	kmbt_abi_module "$w/same" kmbsameabi "$same" || return 1
+	kmbt_abi_module "$w/abi" kmboldabi "$other" || return 1
 
 	# Two signing keys: "enrolled" (goes into the MokListRT fixture) and "other".
 	local k
