@@ -166,15 +166,9 @@ assert_cache_clean
 expect_rc 0 kmb headers find "$KR"
 
 bad() { # NAME RC PATTERN CMD...: stderr is one error line; the cache keeps its good tree
-	local name=$1 rc=$2 pat=$3 got
-	shift 3
-	set +e
-	OUT=$("$@" 2>&1 >/dev/null)
-	got=$?
-	set -e
-	[ "$got" = "$rc" ] || fail "$name: expected rc $rc, got $got: $OUT"
-	assert_one_line "$OUT"
-	assert_contains "$OUT" "^kmbuild: error: .*$pat" "$name"
+	local name=$1
+	shift
+	expect_error "$@"
 	assert_cache_clean
 	[ "$(ls -A "$CACHE")" = "$KR" ] || fail "$name: cache holds $(ls -A "$CACHE" | tr '\n' ' ')"
 	echo "ok: $name: $OUT"

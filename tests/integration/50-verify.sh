@@ -6,12 +6,8 @@
 # Then the state-driven mode (kmbuild add/install), and Secure Boot efivars fixtures.
 source "$(dirname "$0")/../lib/lib-test.sh"
 source "$(dirname "$0")/../lib/lib-verify.sh"
-command -v depmod >/dev/null || skip "depmod (kmod) not installed"
 
-M=$T/mods
-kmbt_build_defects "$M"
-D=$ROOT/lib/modules/$KNEW/extra
-mkdir -p "$D"
+kmbt_defect_sandbox
 
 # classes REPORT_JSON MODULE: the classes (sorted, unique) of errors+warnings for MODULE.
 classes() {

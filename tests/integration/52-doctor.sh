@@ -5,12 +5,8 @@
 # console log the real kernel wrote.
 source "$(dirname "$0")/../lib/lib-test.sh"
 source "$(dirname "$0")/../lib/lib-verify.sh"
-command -v depmod >/dev/null || skip "depmod (kmod) not installed"
 
-M=$T/mods
-kmbt_build_defects "$M"
-D=$ROOT/lib/modules/$KNEW/extra
-mkdir -p "$D"
+kmbt_defect_sandbox
 cp "$M/new/kmbgood.ko" "$M/new/kmbcrc.ko" "$M/new/kmbpropr.ko" "$M/new/kmbneedsb.ko" \
 	"$M/new/kmbsbunsigned.ko" "$M/v2/kmbprova.ko" "$D/"
 [ -z "$OTHER" ] || cp "$M/abi/kmboldabi.ko" "$D/"

@@ -30,12 +30,8 @@ assert k["findings"] == [], k["findings"][:5]
 print("verify --all: %d modules of linux-image-%s, no finding" % (k["tree_files"], k["kernel"]))' "$T/tree.json" ||
 	fail "findings on a healthy Debian kernel tree"
 
-M=$T/mods
-kmbt_build_defects "$M"
-
 # --- the module tree, as in 50-verify.sh ---------------------------------------------------
-D=$ROOT/lib/modules/$KNEW/extra
-mkdir -p "$D"
+kmbt_defect_sandbox
 cp "$M/new/"{kmbgood,kmbneedsb,kmbneedsc,kmbprovc,kmbunknown,kmbcrc,kmbpropr,kmbsbok,kmbsbunsigned}.ko "$D/"
 cp "$M/v2/kmbprova.ko" "$D/"
 [ -z "$SAME" ] || cp "$M/same/kmbsameabi.ko" "$D/"

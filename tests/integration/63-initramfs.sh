@@ -12,7 +12,7 @@ FAKE=$KMB_TOP/tests/e2e/fakes/initrd-tool
 K=$KNEW
 install_kernels "$K"
 mkdir -p "$ROOT/etc/initramfs-tools" "$ROOT/usr/sbin" "$ROOT/var/log" "$ROOT/boot"
-printf 'ID=debian\n' >"$ROOT/etc/os-release"
+sandbox_os debian
 cp "$FAKE" "$ROOT/usr/sbin/update-initramfs"
 calls() { grep -c "^$1 " "$ROOT/var/log/fake-initrd.log" 2>/dev/null || true; }
 img=$ROOT/boot/initrd.img-$K

@@ -16,6 +16,16 @@ expect_rc() {
 	set +e; OUT=$("$@" 2>&1); local rc=$?; set -e
 	[ "$rc" = "$want" ] || fail "expected rc $want, got $rc from: $* -- $OUT"
 }
+# expect_error RC PATTERN CMD...: CMD exits RC and says why in one line on stderr that matches
+# "^kmbuild: error: .*PATTERN" (its stdout, progress, is not looked at); that line in $OUT.
+expect_error() {
+	local want=$1 pat=$2 rc
+	shift 2
+	set +e; OUT=$("$@" 2>&1 >/dev/null); rc=$?; set -e
+	[ "$rc" = "$want" ] || fail "expected rc $want, got $rc from: $* -- $OUT"
+	assert_one_line "$OUT"
+	assert_contains "$OUT" "^kmbuild: error: .*$pat" "error of: $*"
+}
 # assert_one_line TEXT: an error is exactly one line.
 assert_one_line() {
 	[ "$(printf '%s\n' "$1" | grep -c .)" = 1 ] || fail "error is not one line: $1"

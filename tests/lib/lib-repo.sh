@@ -35,6 +35,20 @@ get_debs() {
 	{ read -r DEB_HDR; read -r DEB_COMMON; read -r DEB_KBUILD; } <<<"$out"
 }
 
+# serve_uninstalled_kernel WWW: K, a kernel of the apt index not installed here, and its real
+# packages (get_debs) in a repository under WWW signed by the key "repo" ($T/repo.gpg),
+# served at $URL/debian, suite bookworm.
+serve_uninstalled_kernel() {
+	command -v dpkg-scanpackages >/dev/null ||
+		skip "dpkg-dev not installed (scripts/deps/headers.txt)"
+	K=$(pick_uninstalled_kernel) ||
+		skip "every linux-headers-6.1.0-*-amd64 in the apt index is installed"
+	get_debs "$K"
+	mkkey repo
+	build_repo "$1" bookworm repo "$DEB_HDR" "$DEB_COMMON" "$DEB_KBUILD"
+	start_httpd "$1"
+}
+
 # A throw-away signing key, and its public key as a gpgv keyring. mkkey NAME -> $T/NAME.gpg
 mkkey() {
 	local name=$1

@@ -27,8 +27,20 @@ KNEW=$(awk '{print $NF}' <<<"$KERNELS")
 # Pretend kernels are installed in the sandbox: /lib/modules/<k> exists (headers stay on the host).
 install_kernels() { local k; for k in "$@"; do mkdir -p "$ROOT/lib/modules/$k"; done; }
 
-# mkmod DIR NAME [VERSION] [EXTRA_C]: write a small real module source tree with a dkms.conf.
-mkmod() {
+# sandbox_os ID: the sandbox says it is distribution ID (/etc/os-release).
+sandbox_os() { mkdir -p "$ROOT/etc" && printf 'ID=%s\n' "$1" >"$ROOT/etc/os-release"; }
+
+# sandbox_hooks: kmbuild's kernel hooks, installed into the sandbox by the real installer,
+# and the hooks pointed at the sandbox (KMBUILD_ROOT) and at this kmbuild.
+sandbox_hooks() {
+	export KMBUILD_ROOT=$ROOT KMBUILD
+	DESTDIR=$ROOT SBINDIR=/usr/sbin KERNELHOOKDIR=/etc/kernel \
+		KERNELINSTALLDIR=/usr/lib/kernel/install.d ALPMDIR=/usr/share/libalpm \
+		SYSTEMDUNITDIR=/usr/lib/systemd/system "$KMB_TOP/hooks/install-hooks"
+}
+
+# mod_source DIR NAME [VERSION] [EXTRA_C]: DIR/NAME.c, a small real module.
+mod_source() {
 	local dir=$1 name=$2 ver=${3:-1.0} extra=${4:-}
 	mkdir -p "$dir"
 	cat >"$dir/$name.c" <<EOC
@@ -42,12 +54,41 @@ module_exit(${name}_exit);
 MODULE_LICENSE("GPL");
 MODULE_VERSION("$ver");
 EOC
-	echo "obj-m := $name.o" >"$dir/Makefile"
-	cat >"$dir/dkms.conf" <<EOC
-PACKAGE_NAME="$name"
-PACKAGE_VERSION="$ver"
-BUILT_MODULE_NAME[0]="$name"
-DEST_MODULE_LOCATION[0]="/extra"
-AUTOINSTALL="yes"
-EOC
+}
+
+# dkms_conf DIR NAME VERSION MODULE...: DIR/dkms.conf of package NAME VERSION, autoinstalled,
+# building MODULE... (module i is BUILT_MODULE_NAME[i], installed to /extra). Tests append
+# what else they need.
+dkms_conf() {
+	local dir=$1 name=$2 ver=$3 i=0 m
+	shift 3
+	{
+		printf 'PACKAGE_NAME="%s"\nPACKAGE_VERSION="%s"\n' "$name" "$ver"
+		for m in "$@"; do
+			printf 'BUILT_MODULE_NAME[%d]="%s"\nDEST_MODULE_LOCATION[%d]="/extra"\n' $i "$m" $i
+			i=$((i + 1))
+		done
+		echo 'AUTOINSTALL="yes"'
+	} >"$dir/dkms.conf"
+}
+
+# mkmod DIR NAME [VERSION] [EXTRA_C]: a source tree of one small real module with a dkms.conf.
+mkmod() {
+	mod_source "$@"
+	echo "obj-m := $2.o" >"$1/Makefile"
+	dkms_conf "$1" "$2" "${3:-1.0}" "$2"
+}
+
+# mkpkg DIR NAME VERSION MODULE...: a source tree of several small real modules, one Makefile
+# and one dkms.conf building them all.
+mkpkg() {
+	local dir=$1 name=$2 ver=$3 m
+	shift 3
+	mkdir -p "$dir"
+	: >"$dir/Makefile"
+	for m in "$@"; do
+		mod_source "$dir" "$m" "$ver"
+		echo "obj-m += $m.o" >>"$dir/Makefile"
+	done
+	dkms_conf "$dir" "$name" "$ver" "$@"
 }

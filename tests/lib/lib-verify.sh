@@ -87,6 +87,16 @@ kmbt_build_defects() {
 	OTHER=${other%% *}
 }
 
+# kmbt_defect_sandbox: the defect set in M=$T/mods (kmbt_build_defects) and an empty module
+# directory D=$ROOT/lib/modules/$KNEW/extra for the test to fill.
+kmbt_defect_sandbox() {
+	command -v depmod >/dev/null || skip "depmod (kmod) not installed"
+	M=$T/mods
+	kmbt_build_defects "$M"
+	D=$ROOT/lib/modules/$KNEW/extra
+	mkdir -p "$D"
+}
+
 # kmbt_make DIR HEADERS [MAKE ARGS...]: kbuild's `modules` for the sources in DIR.
 kmbt_make() {
 	local dir=$1 hdr=$2
