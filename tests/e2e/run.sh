@@ -30,7 +30,7 @@ done
 
 W=$(mktemp -d /var/tmp/kmbuild-e2e.XXXXXX)
 cleanup() {
-	e2e_umount_all
+	chroot_umount_all
 	if [ -n "${KMB_KEEP:-}" ]; then
 		echo "kept $W"
 	else
@@ -41,7 +41,7 @@ trap cleanup EXIT
 
 step "unpack the base system"
 e2e_chroot_new "$W"
-R=$E2E_ROOT
+R=$CHROOT
 echo 'APT::Install-Recommends "false";' >"$R/etc/apt/apt.conf.d/02norecommends"
 # Count depmod runs: depmod (a link to kmod) replaced by a shim that logs each call.
 [ -L "$R/usr/sbin/depmod" ] || fail "/usr/sbin/depmod in the chroot is not kmod's link"

@@ -7,7 +7,10 @@ source "$(dirname "$0")/../lib/lib-test.sh"
 source "$(dirname "$0")/../lib/lib-verify.sh"
 command -v mkinitramfs >/dev/null || skip "mkinitramfs (initramfs-tools-core) not installed"
 command -v cpio >/dev/null || skip "cpio not installed"
-unshare -m true 2>/dev/null || skip "cannot make a private mount namespace (unshare -m)"
+# A chroot whose / is not a mount point cannot have one (scripts/fresh-check binds its root
+# onto itself, as a real system has it).
+unshare -m true 2>"$T/unshare.err" ||
+	skip "cannot make a private mount namespace: $(tail -n 1 "$T/unshare.err")"
 
 IMG=$ROOT/boot/initrd.img-$KNEW
 mkdir -p "$ROOT/lib/modules/$KNEW" "$ROOT/boot" "$ROOT/etc/initramfs-tools" "$T/src"

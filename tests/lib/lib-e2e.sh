@@ -1,10 +1,11 @@
-# Helpers of the end-to-end test: a cached Debian 12 base system, a chroot with /proc, /sys and
-# /dev mounted (always unmounted again by a trap), and timings. Source it from bash.
+# Helpers of the end-to-end test: a cached Debian 12 base system, a chroot of it (lib-chroot.sh:
+# mounts always undone by chroot_umount_all from a trap), and timings. Source it from bash.
 #
 # Cache (outside the repo, reused between runs): $E2E_CACHE, default /var/cache/kmbuild-test/e2e
 #   base-<hash>.tar.zst   debootstrap'd bookworm + what kmbuild and kbuild need (key: package list)
 #   archives/             apt's .deb cache, bind-mounted into every chroot (kernel packages)
 source "$(dirname "${BASH_SOURCE[0]}")/lib-base.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib-chroot.sh"
 
 : "${E2E_CACHE:=/var/cache/kmbuild-test/e2e}"
 : "${E2E_MIRROR:=http://deb.debian.org/debian}"
@@ -43,18 +44,8 @@ e2e_base() {
 	mkdir -p "$E2E_CACHE"
 	tmp=$(mktemp -d "$E2E_CACHE/debootstrap.XXXXXX")
 	echo "e2e: building the base system (once; cached as $tar)" >&2
-	if ! debootstrap --variant=minbase --include="$(echo $E2E_PACKAGES | tr ' ' ',')" \
-		"$E2E_SUITE" "$tmp/root" "$E2E_MIRROR" >"$tmp/debootstrap.log" 2>&1; then
-		tail -n 20 "$tmp/debootstrap.log" >&2
-		rm -rf "$tmp"
-		echo "e2e: debootstrap failed" >&2
-		return 1
-	fi
-	cat >"$tmp/root/etc/apt/sources.list" <<EOF
-deb $E2E_MIRROR $E2E_SUITE main
-deb $E2E_MIRROR $E2E_SUITE-updates main
-deb $E2E_SECURITY $E2E_SUITE-security main
-EOF
+	(chroot_debootstrap "$tmp/root" "$E2E_SUITE" "$E2E_MIRROR" "$E2E_SECURITY" $E2E_PACKAGES) ||
+		{ rm -rf "$tmp"; return 1; }
 	rm -f "$tmp/root/var/cache/apt/archives/"*.deb
 	tar -C "$tmp/root" --zstd -cf "$tmp/base.tar.zst" .
 	mv "$tmp/base.tar.zst" "$tar"
@@ -62,43 +53,16 @@ EOF
 	echo "$tar"
 }
 
-# The chroot. E2E_ROOT is set by e2e_chroot_new; mounts are tracked so the trap undoes them.
-E2E_MOUNTS=()
-e2e_mount() { # e2e_mount ARGS... TARGET
-	mount "$@"
-	E2E_MOUNTS+=("${!#}")
-}
-e2e_umount_all() {
-	local i
-	for ((i = ${#E2E_MOUNTS[@]} - 1; i >= 0; i--)); do
-		umount -l "${E2E_MOUNTS[$i]}" 2>/dev/null || true
-	done
-	E2E_MOUNTS=()
-}
-
-# e2e_chroot_new DIR: unpack the base into DIR/root, mount what dpkg and kbuild need, block
-# services, bind apt's archive cache.
+# e2e_chroot_new DIR: unpack the base into DIR/root, the chroot ($CHROOT, lib-chroot.sh), with
+# apt's archive cache bound in.
 e2e_chroot_new() {
-	local dir=$1 base
+	local root=$1/root base
 	base=$(e2e_base)
-	E2E_ROOT=$dir/root
-	mkdir -p "$E2E_ROOT" "$E2E_CACHE/archives/partial"
-	tar -C "$E2E_ROOT" --zstd -xf "$base"
-	e2e_mount -t proc proc "$E2E_ROOT/proc"
-	e2e_mount -t sysfs sysfs "$E2E_ROOT/sys"
-	e2e_mount --bind /dev "$E2E_ROOT/dev"
-	e2e_mount -t devpts devpts "$E2E_ROOT/dev/pts" -o newinstance,ptmxmode=0666
-	e2e_mount --bind "$E2E_CACHE/archives" "$E2E_ROOT/var/cache/apt/archives"
-	printf '#!/bin/sh\nexit 101\n' >"$E2E_ROOT/usr/sbin/policy-rc.d"
-	chmod 755 "$E2E_ROOT/usr/sbin/policy-rc.d"
-	cp /etc/resolv.conf "$E2E_ROOT/etc/resolv.conf" 2>/dev/null || true
+	mkdir -p "$root" "$E2E_CACHE/archives/partial"
+	tar -C "$root" --zstd -xf "$base"
+	chroot_prepare "$root"
+	chroot_mount --bind "$E2E_CACHE/archives" "$CHROOT/var/cache/apt/archives"
 	# Keep the downloaded kernel packages for the next run.
 	echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' \
-		>"$E2E_ROOT/etc/apt/apt.conf.d/01keep-debs"
-}
-
-# in_chroot CMD...: run a command inside the chroot with a clean, C-locale environment.
-in_chroot() {
-	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		LC_ALL=C DEBIAN_FRONTEND=noninteractive TERM=dumb chroot "$E2E_ROOT" "$@"
+		>"$CHROOT/etc/apt/apt.conf.d/01keep-debs"
 }
