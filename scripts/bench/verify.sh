@@ -17,8 +17,8 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "bench: $*" >&2; exit 2; }
 KNEW=$(ls /usr/src | sed -n 's/^linux-headers-\(6\.1\.0-[0-9]*-amd64\)$/\1/p' | sort -V | tail -n 1)
 [ -n "$KNEW" ] || fail "no Debian 6.1 kernel headers installed"
-source "$top/tests/integration/verify-lib.bash"
-IMG=$(kmbt_linux_image "$KNEW") || fail "cannot get linux-image-$KNEW"
+source "$top/tests/lib/lib-verify.sh"
+IMG=$(deb_linux_image "$KNEW") || fail "cannot get linux-image-$KNEW"
 NMOD=$(find "$IMG/lib/modules/$KNEW" -name '*.ko*' | wc -l)
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

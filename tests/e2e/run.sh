@@ -15,21 +15,13 @@
 #  5. boot           qemu boots K1 with its initramfs; initramfs-tools' init loads the module.
 #
 # Needs root, debootstrap, qemu-system-x86_64 and the Debian archive. Writes only to a
-# temporary directory and to the cache (tests/e2e/lib.sh); never to the host's /boot,
+# temporary directory and to the cache (tests/lib/lib-e2e.sh); never to the host's /boot,
 # /lib/modules or /etc/kernel. Exit 0 pass, 77 skip, 1 fail.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-source "$here/lib.sh"
+source "$top/tests/lib/lib-e2e.sh"
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
 [ "$(id -u)" = 0 ] || skip "needs root (chroot, mounts)"
 for t in debootstrap qemu-system-x86_64 zstd; do
 	command -v "$t" >/dev/null || skip "$t not installed (scripts/install-deps)"
@@ -38,7 +30,7 @@ done
 
 W=$(mktemp -d /var/tmp/kmbuild-e2e.XXXXXX)
 cleanup() {
-	e2e_umount_all
+	chroot_umount_all
 	if [ -n "${KMB_KEEP:-}" ]; then
 		echo "kept $W"
 	else
@@ -49,7 +41,7 @@ trap cleanup EXIT
 
 step "unpack the base system"
 e2e_chroot_new "$W"
-R=$E2E_ROOT
+R=$CHROOT
 echo 'APT::Install-Recommends "false";' >"$R/etc/apt/apt.conf.d/02norecommends"
 # Count depmod runs: depmod (a link to kmod) replaced by a shim that logs each call.
 [ -L "$R/usr/sbin/depmod" ] || fail "/usr/sbin/depmod in the chroot is not kmod's link"

@@ -1,10 +1,10 @@
 #!/bin/bash
 # Register a real module, build it for two kernels at once against the real Debian headers,
 # install, check with real modinfo/depmod output, status (text + JSON), uninstall, remove.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels (have: $KERNELS)"
 install_kernels "$KOLD" "$KNEW"
-mkdir -p "$ROOT/etc" && printf 'ID=debian\n' >"$ROOT/etc/os-release"
+sandbox_os debian
 mkmod "$T/src/kmbt_basic" kmbt_basic 1.0
 
 out=$(kmb add "$T/src/kmbt_basic")

@@ -2,29 +2,19 @@
 # autoinstall as a job graph: a multi-module package, a BUILD_DEPENDS chain whose dependent
 # imports a symbol the dependency exports, and one failing module among good ones, for two
 # kernels. The failure is reported (exit 11) and stops nothing else.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels"
 install_kernels "$KOLD" "$KNEW"
-mkdir -p "$ROOT/etc" && printf 'ID=debian\n' >"$ROOT/etc/os-release"
+sandbox_os debian
 
 # Multi-module package: two modules in subdirectories, one renamed on install.
 d=$T/src/kmbt_multi
-mkmod "$d/a" kmbt_ma 2.0
-mkmod "$d/b" kmbt_mb 2.0
-rm "$d/a/dkms.conf" "$d/b/dkms.conf" "$d/a/Makefile" "$d/b/Makefile"
+mod_source "$d/a" kmbt_ma 2.0
+mod_source "$d/b" kmbt_mb 2.0
 printf 'obj-m += a/kmbt_ma.o\nobj-m += b/kmbt_mb.o\n' >"$d/Makefile"
-cat >"$d/dkms.conf" <<'EOC'
-PACKAGE_NAME="kmbt_multi"
-PACKAGE_VERSION="2.0"
-BUILT_MODULE_NAME[0]="kmbt_ma"
-BUILT_MODULE_LOCATION[0]="a"
-DEST_MODULE_LOCATION[0]="/extra"
-BUILT_MODULE_NAME[1]="kmbt_mb"
-BUILT_MODULE_LOCATION[1]="b/"
-DEST_MODULE_NAME[1]="kmbt_mb_renamed"
-DEST_MODULE_LOCATION[1]="/extra"
-AUTOINSTALL=yes
-EOC
+dkms_conf "$d" kmbt_multi 2.0 kmbt_ma kmbt_mb
+printf '%s\n' 'BUILT_MODULE_LOCATION[0]="a"' 'BUILT_MODULE_LOCATION[1]="b/"' \
+	'DEST_MODULE_NAME[1]="kmbt_mb_renamed"' >>"$d/dkms.conf"
 
 # Dependency chain: kmbt_prov exports a symbol, kmbt_user uses it (BUILD_DEPENDS).
 mkmod "$T/src/kmbt_prov" kmbt_prov 1.0 'int kmbt_prov_value(void) { return 42; }

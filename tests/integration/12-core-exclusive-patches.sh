@@ -1,6 +1,6 @@
 #!/bin/bash
 # BUILD_EXCLUSIVE per package and per module, PATCH/PATCH_MATCH, two versions side by side.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels"
 install_kernels "$KOLD" "$KNEW"
 
@@ -19,19 +19,8 @@ assert_contains "$(kmb status kmbt_excl)" \
 
 # Per-module exclusion: module 1 only for exactly $KOLD; module 0 everywhere.
 d=$T/src/kmbt_pm
-mkmod "$d" kmbt_pm0 1.0
-mkmod "$T/tmp1" kmbt_pm1 1.0 && cp "$T/tmp1/kmbt_pm1.c" "$d/"
-printf 'obj-m := kmbt_pm0.o\nobj-m += kmbt_pm1.o\n' >"$d/Makefile"
-cat >"$d/dkms.conf" <<EOC
-PACKAGE_NAME="kmbt_pm"
-PACKAGE_VERSION="1.0"
-BUILT_MODULE_NAME[0]="kmbt_pm0"
-DEST_MODULE_LOCATION[0]="/extra"
-BUILT_MODULE_NAME[1]="kmbt_pm1"
-DEST_MODULE_LOCATION[1]="/extra"
-BUILD_EXCLUSIVE_KERNEL[1]="^${KOLD//./\\.}\$"
-AUTOINSTALL=yes
-EOC
+mkpkg "$d" kmbt_pm 1.0 kmbt_pm0 kmbt_pm1
+echo "BUILD_EXCLUSIVE_KERNEL[1]=\"^${KOLD//./\\.}\$\"" >>"$d/dkms.conf"
 kmb add "$d" >/dev/null
 kmb install kmbt_pm -k "$KOLD" -k "$KNEW" >/dev/null
 assert_file "$ROOT/lib/modules/$KOLD/extra/kmbt_pm1.ko"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # A module that shadows an in-tree module of the same name: the original is backed up on
 # install (found through libkmod's view of the kernel's index) and restored on uninstall.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 install_kernels "$KNEW"
 # The "in-tree" module: a real module built for the kernel, placed in kernel/ and indexed.
 mkmod "$T/intree" kmbt_shadow 0.1

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Bad input: one-line error naming the file and field, DKMS's exit code, state unchanged.
 # A failing rebuild leaves the installed module in place.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 install_kernels "$KNEW"
 mkmod "$T/good" kmbt_good 1.0
 kmb add "$T/good" >/dev/null

@@ -4,7 +4,7 @@
 # DKMS 3.4 gets. The DKMS side is DKMS's own safe_source (dkms.in:540-575) and read_conf
 # logic (dkms.in:687-886) run by bash below; the kmbuild side is tests/integration/15-conf-dump.c
 # linked against the engine objects. Skips (77) when the packages cannot be downloaded.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 
 PKGS="v4l2loopback-dkms acpi-call-dkms bbswitch-dkms dahdi-dkms digimend-dkms evdi-dkms
       jool-dkms lttng-modules-dkms openafs-modules-dkms openrazer-driver-dkms rapiddisk-dkms

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Two kmbuild runs at once on one root: the second waits for the lock (and says so), both
 # succeed, and the state tree is consistent afterwards.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 install_kernels "$KNEW"
 mkmod "$T/a" kmbt_ca 1.0
 mkmod "$T/b" kmbt_cb 1.0

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The core paths under valgrind: no invalid accesses, no definite leaks, no fd leaks into
 # children that matter. Children that kmbuild execs (make, depmod) are not traced.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v valgrind >/dev/null || skip "valgrind not installed"
 install_kernels "$KNEW"
 mkmod "$T/src" kmbt_vg 1.0

@@ -2,7 +2,7 @@
 # Real-world check: the /usr/src trees of real Debian *-dkms packages (downloaded with
 # apt-get, extracted with dpkg-deb, never installed) registered and built by kmbuild against
 # the real headers, in one parallel autoinstall.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 cache=/var/cache/kmbuild-test/debs
 mkdir -p "$cache"
 pkgs="v4l2loopback-dkms acpi-call-dkms ddcci-dkms"

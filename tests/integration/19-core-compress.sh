@@ -2,7 +2,7 @@
 # Compressed modules: signed before compression (the signature is inside the payload), xz
 # with CRC32 (the only check the in-kernel decompressor accepts), indexed by the real depmod,
 # read by the real modinfo.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 install_kernels "$KNEW"
 "$KMBUILD" --root "$ROOT" mok generate >/dev/null 2>&1 || skip "mok generate not available"
 mkmod "$T/src" kmbt_cz 1.0

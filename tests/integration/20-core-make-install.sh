@@ -1,7 +1,7 @@
 #!/bin/bash
 # make install DESTDIR=... PREFIX=...: binary, man page, bash completion, config, templates,
 # all under DESTDIR; the installed binary runs.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 dest=$T/dest
 make -s -C "$KMB_TOP" install DESTDIR="$dest" PREFIX=/usr >/dev/null
 for f in usr/sbin/kmbuild usr/share/man/man8/kmbuild.8 usr/share/bash-completion/completions/kmbuild \

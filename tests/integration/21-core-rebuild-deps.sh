@@ -1,7 +1,7 @@
 #!/bin/bash
 # BUILD_DEPENDS_REBUILD: reinstalling a dependency rebuilds and reinstalls the installed
 # modules that depend on it and ask for it; others are left alone.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 install_kernels "$KNEW"
 mkmod "$T/prov" kmbt_rprov 1.0 'int kmbt_rprov_v(void) { return 1; }
 EXPORT_SYMBOL(kmbt_rprov_v);'

@@ -1,7 +1,7 @@
 #!/bin/bash
 # add TARBALL: tree at the top, one directory down, or DKMS mktarball's dkms_source_tree/;
 # a tarball escaping its directory is refused and leaves nothing behind.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 install_kernels "$KNEW"
 mkmod "$T/w/kmbt_tar-1.0" kmbt_tar 1.0
 tar -C "$T/w" -czf "$T/nested.tar.gz" kmbt_tar-1.0

@@ -4,29 +4,14 @@
 # path is taken by a directory, as ENOSPC or EIO would fail it) leaves v1 installed and
 # byte-identical; a poller watching the module path during repeated upgrades never sees it
 # missing.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 install_kernels "$KNEW"
-mkdir -p "$ROOT/etc" && printf 'ID=debian\n' >"$ROOT/etc/os-release"
+sandbox_os debian
 D=$ROOT/lib/modules/$KNEW/updates/dkms
 
 # v1 ships two modules, v2 only the first: v1's second file must go once v2 is in.
-mkpkg() { # version, modules...
-	local v=$1 dir=$T/src/kmbt_up-$1 i=0 m
-	shift
-	mkdir -p "$dir"
-	{ echo "PACKAGE_NAME=kmbt_up"; echo "PACKAGE_VERSION=$v"; echo 'AUTOINSTALL=yes'; } >"$dir/dkms.conf"
-	: >"$dir/Makefile"
-	for m in "$@"; do
-		mkmod "$T/tmp-$m" "$m" "$v"
-		mv "$T/tmp-$m/$m.c" "$dir/"
-		echo "obj-m += $m.o" >>"$dir/Makefile"
-		echo "BUILT_MODULE_NAME[$i]=$m" >>"$dir/dkms.conf"
-		echo "DEST_MODULE_LOCATION[$i]=/extra" >>"$dir/dkms.conf"
-		i=$((i + 1))
-	done
-}
-mkpkg 1.0 kmbt_up kmbt_upx
-mkpkg 2.0 kmbt_up
+mkpkg "$T/src/kmbt_up-1.0" kmbt_up 1.0 kmbt_up kmbt_upx
+mkpkg "$T/src/kmbt_up-2.0" kmbt_up 2.0 kmbt_up
 kmb add "$T/src/kmbt_up-1.0" >/dev/null
 kmb add "$T/src/kmbt_up-2.0" >/dev/null
 kmb -j2 build kmbt_up/1.0 -k "$KNEW" >/dev/null

@@ -4,7 +4,7 @@
 # plain/.ko.xz/.ko.zst/.ko.gz, `openssl cms -verify` of the extracted signature, every bad
 # input leaving the module byte-identical with one line on stderr, key permission checks, and
 # resign after a key rotation through the real add/install pipeline.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 
 SIGNFILE=/usr/lib/linux-kbuild-6.1/scripts/sign-file
 [ -x "$SIGNFILE" ] || SIGNFILE=/lib/modules/$KNEW/build/scripts/sign-file

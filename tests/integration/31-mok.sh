@@ -4,7 +4,7 @@
 # read from efivarfs fixtures (SB on/off, setup mode, enrolled / not / pending / corrupt list,
 # MokListTrustedRT) written by tests/data/efivars/mkefivars. enroll runs the real mokutil only
 # where it cannot touch real firmware.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 MKEFI="$KMB_TOP/tests/data/efivars/mkefivars"
 command -v openssl >/dev/null || skip "openssl not installed"
 command -v python3 >/dev/null || skip "python3 not installed"

@@ -3,7 +3,7 @@
 # every sign with renames and planted symlinks aimed at a root-owned 0600 file. The victim
 # must keep its owner, mode and bytes. (Scratch work happens in a private directory under
 # $TMPDIR; the finished file is written next to the target and fchmod/fchown'ed by fd.)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 for t in setpriv xz; do command -v $t >/dev/null || skip "$t not installed"; done
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 [ "$(id -u)" = 0 ] || skip "needs root to race an unprivileged user"

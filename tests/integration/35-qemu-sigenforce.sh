@@ -12,7 +12,8 @@
 #   varstore: the kernel locks itself down, loads our cert from MokListRT, accepts "signed" and
 #   rejects "unsigned" and "other".
 # Boots 1 and 2 run side by side; boot 3 runs when the 90 s budget leaves room for it.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-deb.sh"
 
 QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || skip "qemu-system-x86_64 not installed (scripts/deps/sign.txt)"
@@ -25,27 +26,8 @@ done
 [ -n "$BUSYBOX" ] || skip "no static busybox (busybox-static)"
 command -v cpio >/dev/null || skip "cpio not installed"
 
-# The kernel image of the headers' ABI, cached outside the repo (70 MB, fetched once).
-CACHE=${KMB_TEST_CACHE:-/var/cache/kmbuild-test}/sign
-mkdir -p $CACHE
-IMG=$CACHE/vmlinuz-$KNEW
-if [ ! -s $IMG ]; then
-	(
-		flock 9
-		if [ ! -s $IMG ]; then
-			cd $CACHE
-			rm -f linux-image-${KNEW}_*.deb
-			apt-get download -q "linux-image-$KNEW" >$CACHE/download.log 2>&1 ||
-				exit 3
-			rm -rf x && dpkg-deb -x linux-image-${KNEW}_*.deb x
-			cp x/boot/vmlinuz-$KNEW $IMG.tmp && mv $IMG.tmp $IMG
-			rm -rf x linux-image-${KNEW}_*.deb
-		fi
-	) 9>$CACHE/.lock || {
-		[ $? = 3 ] && skip "cannot download linux-image-$KNEW: $(tail -n 1 $CACHE/download.log)"
-		fail "extracting linux-image-$KNEW failed"
-	}
-fi
+# The kernel image of the headers' ABI, cached outside the repo (lib-deb.sh, fetched once).
+IMG=$(deb_linux_image "$KNEW")/boot/vmlinuz-$KNEW || skip "cannot download linux-image-$KNEW"
 
 # A real module for $KNEW; kbuild's `modules` target does not sign it.
 mkmod $T/m kmbqemu 1.0

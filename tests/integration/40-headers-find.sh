@@ -2,7 +2,7 @@
 # kmbuild headers find: every layout under the root, the cache, then the host (read-only);
 # dangling symlinks; completeness (Makefile, .config, Module.symvers, fixdep, modpost).
 # kmbuild headers install: refused in a sandbox root and by policy; --dry-run on the real system.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 # This test is about the headers policy itself: no default from the environment.
 unset KMBUILD_HEADERS
 

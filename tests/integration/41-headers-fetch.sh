@@ -7,15 +7,10 @@
 # verified and succeeds. Then a REAL module build against the fetched headers, and the cache
 # reused. (--force replacing a cached tree is tested with the small rpm in 43-headers-rpm.sh;
 # kmbuild.conf settings in 42-headers-bad.sh: each full unpack here costs ~16k files.)
-source "$(dirname "$0")/lib.sh"
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-repo.sh"
 
-command -v dpkg-scanpackages >/dev/null || skip "dpkg-dev not installed (scripts/deps/headers.txt)"
-K=$(pick_uninstalled_kernel) || skip "every linux-headers-6.1.0-*-amd64 in the apt index is installed"
-get_debs "$K"
-mkkey repo
-build_repo "$T/www" bookworm repo "$DEB_HDR" "$DEB_COMMON" "$DEB_KBUILD"
-start_httpd "$T/www"
+serve_uninstalled_kernel "$T/www"
 CACHE=$ROOT/var/cache/kmbuild/headers
 DOWNLOADS=$ROOT/var/cache/kmbuild/downloads
 fetch() { kmb headers fetch "$K" --mirror "$URL/debian" --suite bookworm --keyring "$T/repo.gpg" "$@"; }

@@ -2,18 +2,13 @@
 # kmbuild headers fetch, bad input: every failure is one line, a documented exit code, and
 # leaves the headers cache exactly as it was (a good tree fetched first must survive every
 # failed --force re-fetch untouched). Real packages, real gpgv, real HTTP on 127.0.0.1.
-source "$(dirname "$0")/lib.sh"
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-repo.sh"
 
-command -v dpkg-scanpackages >/dev/null || skip "dpkg-dev not installed (scripts/deps/headers.txt)"
-K=$(pick_uninstalled_kernel) || skip "every linux-headers-6.1.0-*-amd64 in the apt index is installed"
-get_debs "$K"
-mkkey repo
-mkkey other
 WWW=$T/www
-build_repo "$WWW" bookworm repo "$DEB_HDR" "$DEB_COMMON" "$DEB_KBUILD"
+serve_uninstalled_kernel "$WWW"
+mkkey other
 DISTS=$WWW/debian/dists
-start_httpd "$WWW"
 CACHE=$ROOT/var/cache/kmbuild/headers
 fetch() { # fetch RELEASE SUITE [KEYRING] [OPTS...]
 	local k=$1 s=$2 kr=${3:-$T/repo.gpg}
@@ -34,17 +29,9 @@ unchanged() { # after a failure: the cache holds the same verified tree and noth
 }
 # bad NAME RC PATTERN CMD...: the command fails with RC and a one-line error matching PATTERN.
 bad() {
-	local name=$1 rc=$2 pat=$3
-	shift 3
-	local got
-	# stderr only: progress lines ("Reading ...") go to stdout.
-	set +e
-	OUT=$("$@" 2>&1 >/dev/null)
-	got=$?
-	set -e
-	[ "$got" = "$rc" ] || fail "$name: expected rc $rc, got $got: $OUT"
-	assert_one_line "$OUT"
-	assert_contains "$OUT" "^kmbuild: error: .*$pat" "$name"
+	local name=$1
+	shift
+	expect_error "$@" # stderr only: progress lines ("Reading ...") go to stdout
 	unchanged "$name"
 	echo "ok: $name: $OUT"
 }

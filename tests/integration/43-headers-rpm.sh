@@ -3,8 +3,8 @@
 # (files under /usr/src/kernels/K/, real kbuild host tools inside), repodata/repomd.xml and a
 # gzip'd primary.xml written by the test, repomd.xml.asc signed by a throw-away key; served
 # over HTTP on 127.0.0.1. Then the bad cases: primary checksum, signature, 404, hostile rpm.
-source "$(dirname "$0")/lib.sh"
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-repo.sh"
 
 command -v rpmbuild >/dev/null || skip "rpmbuild not installed (package rpm, scripts/deps/headers.txt)"
 KBUILD=/usr/lib/linux-kbuild-6.1
@@ -166,15 +166,9 @@ assert_cache_clean
 expect_rc 0 kmb headers find "$KR"
 
 bad() { # NAME RC PATTERN CMD...: stderr is one error line; the cache keeps its good tree
-	local name=$1 rc=$2 pat=$3 got
-	shift 3
-	set +e
-	OUT=$("$@" 2>&1 >/dev/null)
-	got=$?
-	set -e
-	[ "$got" = "$rc" ] || fail "$name: expected rc $rc, got $got: $OUT"
-	assert_one_line "$OUT"
-	assert_contains "$OUT" "^kmbuild: error: .*$pat" "$name"
+	local name=$1
+	shift
+	expect_error "$@"
 	assert_cache_clean
 	[ "$(ls -A "$CACHE")" = "$KR" ] || fail "$name: cache holds $(ls -A "$CACHE" | tr '\n' ' ')"
 	echo "ok: $name: $OUT"

@@ -2,14 +2,9 @@
 # autoinstall for a kernel whose headers are missing: kmbuild fetches them as the headers
 # policy says (here: from a signed Debian repository of REAL packages on 127.0.0.1), says so in
 # its summary, and builds the module against them.
-source "$(dirname "$0")/lib.sh"
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
-command -v dpkg-scanpackages >/dev/null || skip "dpkg-dev not installed (scripts/deps/headers.txt)"
-K=$(pick_uninstalled_kernel) || skip "every linux-headers-6.1.0-*-amd64 in the apt index is installed"
-get_debs "$K"
-mkkey repo
-build_repo "$T/www" bookworm repo "$DEB_HDR" "$DEB_COMMON" "$DEB_KBUILD"
-start_httpd "$T/www"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-repo.sh"
+serve_uninstalled_kernel "$T/www"
 install_kernels "$K"
 mkmod "$T/src" kmbt_hfetch 1.0
 kmb add "$T/src" >/dev/null

@@ -3,11 +3,14 @@
 # from the sandbox's /lib/modules (bind-mounted in a private mount namespace, so the host's
 # /lib/modules and /boot are never touched), with an uncompressed early-microcode cpio
 # prepended as initramfs-tools does; plus images the test assembles with cpio.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/verify-lib.bash"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-verify.sh"
 command -v mkinitramfs >/dev/null || skip "mkinitramfs (initramfs-tools-core) not installed"
 command -v cpio >/dev/null || skip "cpio not installed"
-unshare -m true 2>/dev/null || skip "cannot make a private mount namespace (unshare -m)"
+# A chroot whose / is not a mount point cannot have one (scripts/fresh-check binds its root
+# onto itself, as a real system has it).
+unshare -m true 2>"$T/unshare.err" ||
+	skip "cannot make a private mount namespace: $(tail -n 1 "$T/unshare.err")"
 
 IMG=$ROOT/boot/initrd.img-$KNEW
 mkdir -p "$ROOT/lib/modules/$KNEW" "$ROOT/boot" "$ROOT/etc/initramfs-tools" "$T/src"

@@ -3,18 +3,13 @@
 # Debian 6.1 kernel, shared/reference/load-failures.md) against a sandbox holding the real
 # modules that produce them, and of single module files. 55-qemu-load.sh runs doctor on a
 # console log the real kernel wrote.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/verify-lib.bash"
-command -v depmod >/dev/null || skip "depmod (kmod) not installed"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-verify.sh"
 
-M=$T/mods
-kmbt_build_defects "$M"
-D=$ROOT/lib/modules/$KNEW/extra
-mkdir -p "$D"
+kmbt_defect_sandbox
 cp "$M/new/kmbgood.ko" "$M/new/kmbcrc.ko" "$M/new/kmbpropr.ko" "$M/new/kmbneedsb.ko" \
 	"$M/new/kmbsbunsigned.ko" "$M/v2/kmbprova.ko" "$D/"
-OTHER=
-[ -f "$M/abi/kmboldabi.ko" ] && { cp "$M/abi/kmboldabi.ko" "$D/"; OTHER=$(cat "$M/abi/release"); }
+[ -z "$OTHER" ] || cp "$M/abi/kmboldabi.ko" "$D/"
 depmod -b "$ROOT" "$KNEW"
 
 # A kernel log in dmesg format with each refusal, in the kernel's words.
@@ -93,9 +88,11 @@ if [ -n "$OTHER" ]; then
 	assert_contains "$OUT" "module_layout"
 	assert_contains "$OUT" "was built for $OTHER"
 fi
-# A file from the same-ABI older kernel: loads, and doctor says so.
-expect_rc 0 kmb doctor -k "$KNEW" "$M/old/kmbsameabi.ko"
-assert_contains "$OUT" "kmbsameabi was built for $KOLD"
+# A file from another kernel with the same ABI: loads, and doctor says so.
+if [ -n "$SAME" ]; then
+	expect_rc 0 kmb doctor -k "$KNEW" "$M/same/kmbsameabi.ko"
+	assert_contains "$OUT" "kmbsameabi was built for $SAME"
+fi
 
 # Bad input: one-line errors, documented exit codes.
 expect_rc 4 kmb doctor "$T/nope.ko"

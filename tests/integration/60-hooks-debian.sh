@@ -7,21 +7,18 @@
 # preinst.d + postinst.d rebuild a reinstalled kernel, header_postinst.d leaves the initramfs
 # to an image postinst that is still pending (dpkg status), prerm.d cleans up with one depmod,
 # a crashing engine does not break the kernel either. (tests/e2e does the same with real apt.)
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v run-parts >/dev/null || skip "run-parts not installed"
 K=$KNEW
 install_kernels "$K"
 mkdir -p "$ROOT/etc/initramfs-tools" "$ROOT/usr/sbin" "$ROOT/var/log" "$ROOT/boot" "$ROOT/etc/kmbuild"
-printf 'ID=debian\n' >"$ROOT/etc/os-release"
+sandbox_os debian
 touch "$ROOT/etc/debian_version" "$ROOT/boot/vmlinuz-$K"
 cp "$KMB_TOP/tests/e2e/fakes/initrd-tool" "$ROOT/usr/sbin/update-initramfs"
 echo kmbt_deb >"$ROOT/etc/initramfs-tools/modules"
-export KMBUILD_ROOT=$ROOT KMBUILD
 
 # Installed by the real installer, DESTDIR = the sandbox.
-DESTDIR=$ROOT SBINDIR=/usr/sbin KERNELHOOKDIR=/etc/kernel KERNELINSTALLDIR=/usr/lib/kernel/install.d \
-	ALPMDIR=/usr/share/libalpm SYSTEMDUNITDIR=/usr/lib/systemd/system \
-	"$KMB_TOP/hooks/install-hooks"
+sandbox_hooks
 for d in preinst.d postinst.d header_postinst.d prerm.d; do
 	assert_file "$ROOT/etc/kernel/$d/10-kmbuild"
 	grep -q 'KMBUILD=${KMBUILD:-/usr/sbin/kmbuild}' "$ROOT/etc/kernel/$d/10-kmbuild" ||

@@ -7,19 +7,16 @@
 # 90-loaderentry.install log what they saw. Proves: ordering (modules exist when dracut
 # runs), no initramfs regeneration by kmbuild inside `add`, a failing or excluded module never
 # stops the later plugins (never exit 77), hook_strict, and `remove` cleans up.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v kernel-install >/dev/null || skip "kernel-install (systemd) not installed"
 K=$KNEW
 install_kernels "$K"
 mkdir -p "$ROOT/etc/kernel" "$ROOT/boot" "$ROOT/etc/kmbuild" "$ROOT/usr/bin" "$ROOT/var/log"
-printf 'ID=fedora\n' >"$ROOT/etc/os-release"
+sandbox_os fedora
 echo "kernel image" >"$ROOT/boot/vmlinuz-$K"
 echo "layout=bls" >"$ROOT/etc/kernel/install.conf"
 cp "$KMB_TOP/tests/e2e/fakes/initrd-tool" "$ROOT/usr/bin/dracut" # must never be called by us
-export KMBUILD_ROOT=$ROOT KMBUILD
-DESTDIR=$ROOT SBINDIR=/usr/sbin KERNELHOOKDIR=/etc/kernel KERNELINSTALLDIR=/usr/lib/kernel/install.d \
-	ALPMDIR=/usr/share/libalpm SYSTEMDUNITDIR=/usr/lib/systemd/system \
-	"$KMB_TOP/hooks/install-hooks"
+sandbox_hooks
 PD=$ROOT/usr/lib/kernel/install.d
 assert_file "$PD/40-kmbuild.install"
 for p in 50-dracut 90-loaderentry; do

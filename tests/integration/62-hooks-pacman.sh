@@ -7,17 +7,14 @@
 # depmod per kernel, ordering before mkinitcpio (which sees the modules), a module update on
 # existing kernels regenerating their initramfs (mkinitcpio -p), a failing module never
 # failing the transaction, a reinstalled kernel rebuilt, kernel and module removal.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v python3 >/dev/null || skip "python3 not installed"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels"
 ALPM=$KMB_TOP/tests/e2e/fakes/alpm-run
 mkdir -p "$ROOT/usr/lib/modules" "$ROOT/boot" "$ROOT/etc/kmbuild" "$ROOT/usr/bin" "$ROOT/var/log"
 ln -s usr/lib "$ROOT/lib"
-printf 'ID=arch\n' >"$ROOT/etc/os-release"
-export KMBUILD_ROOT=$ROOT KMBUILD
-DESTDIR=$ROOT SBINDIR=/usr/sbin KERNELHOOKDIR=/etc/kernel KERNELINSTALLDIR=/usr/lib/kernel/install.d \
-	ALPMDIR=/usr/share/libalpm SYSTEMDUNITDIR=/usr/lib/systemd/system \
-	"$KMB_TOP/hooks/install-hooks"
+sandbox_os arch
+sandbox_hooks
 HD=$ROOT/usr/share/libalpm/hooks
 grep -q "^Exec = /usr/share/libalpm/scripts/kmbuild-alpm install" "$HD/71-kmbuild-install.hook" ||
 	fail "@ALPMSCRIPTDIR@ not substituted"

@@ -6,13 +6,13 @@
 # The initramfs tools are stand-ins (tests/e2e/fakes/initrd-tool: real cpio + zstd images,
 # modules resolved by the real modprobe); images are checked with initramfs-tools'
 # unmkinitramfs, independently of kmbuild's reader. The real tools run in tests/e2e.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v unmkinitramfs >/dev/null || skip "unmkinitramfs (initramfs-tools-core) not installed"
 FAKE=$KMB_TOP/tests/e2e/fakes/initrd-tool
 K=$KNEW
 install_kernels "$K"
 mkdir -p "$ROOT/etc/initramfs-tools" "$ROOT/usr/sbin" "$ROOT/var/log" "$ROOT/boot"
-printf 'ID=debian\n' >"$ROOT/etc/os-release"
+sandbox_os debian
 cp "$FAKE" "$ROOT/usr/sbin/update-initramfs"
 calls() { grep -c "^$1 " "$ROOT/var/log/fake-initrd.log" 2>/dev/null || true; }
 img=$ROOT/boot/initrd.img-$K

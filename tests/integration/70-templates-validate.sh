@@ -4,7 +4,7 @@
 # with sources pinned by SHA256; the pinned .deb sums and sizes are those of Debian's signed
 # Packages index (apt-cache); and removing any required field from any template (or the
 # sha256 of any of its downloads) makes validation fail with a line naming file and field.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 TEMPLATES=$KMB_TOP/templates
 export KMBUILD_TEMPLATE_DIR=$TEMPLATES
 install_kernels $KOLD $KNEW

@@ -10,8 +10,8 @@
 #  - xtables-addons from an upstream-style tarball built at test time from the real
 #    xtables-addons-dkms source, through the template_mirror rewrite (air-gapped fleets);
 #    built for real (24 modules) for one kernel.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/templates-lib.bash"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-templates.sh"
 for t in gpg gpgv dpkg-scanpackages dpkg-deb python3 xz modinfo; do
 	command -v $t >/dev/null || skip "$t not installed (scripts/install-deps)"
 done

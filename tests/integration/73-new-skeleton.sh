@@ -3,7 +3,7 @@
 # `kmbuild add ./demo` + `kmbuild build` with real kbuild against the installed headers,
 # signed with a MOK made by `kmbuild mok generate` (the README's commands), and with plain
 # `make`. Bad names and an existing directory are refused without writing anything.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 command -v modinfo >/dev/null || skip "modinfo not installed"
 cd "$T"
 

@@ -4,8 +4,8 @@
 # repository index disagrees with the template), an unreachable source, a tarball with path
 # traversal, a version the template does not have. Each: one clear line on stderr, a
 # documented exit code, nothing registered, nothing under /usr/src, the cache unchanged.
-source "$(dirname "$0")/lib.sh"
-source "$(dirname "$0")/templates-lib.bash"
+source "$(dirname "$0")/../lib/lib-test.sh"
+source "$(dirname "$0")/../lib/lib-templates.sh"
 for t in gpg gpgv dpkg-scanpackages python3; do
 	command -v $t >/dev/null || skip "$t not installed (scripts/install-deps)"
 done
@@ -89,25 +89,26 @@ bad 4 "no template matches 'wiregard' (did you mean: wireguard?)" search wiregar
 # Missing and wrong fields (the catalogue's copy of a shipped template, one change each).
 TC=$T/templates/v4l2loopback/template.conf
 cp $TC $T/v4l.orig
-sed -i '/^sha256 = e0782b8a/d' $TC
-bad 8 "template.conf:[0-9]*: sha256: missing in \[source upstream\]" add v4l2loopback
+bad_tc() { # SED-SCRIPT PATTERN: the template.conf edited by SED-SCRIPT is refused
+	cp $T/v4l.orig $TC && sed -i "$1" $TC
+	bad 8 "$2" add v4l2loopback
+}
+bad_tc '/^sha256 = e0782b8a/d' "template.conf:[0-9]*: sha256: missing in \[source upstream\]"
 bad 8 "template.conf:[0-9]*: sha256: missing in \[source upstream\]" search
-cp $T/v4l.orig $TC && sed -i 's/^sha256 = e0782b8a/sha256 = E0782B8A/' $TC
-bad 8 "template.conf:[0-9]*: sha256: 'E0782B8A.*' is not 64 lowercase hex digits" add v4l2loopback
-cp $T/v4l.orig $TC && sed -i '/^description = /d' $TC
-bad 8 "template.conf: description: missing in \[template\]" add v4l2loopback
-cp $T/v4l.orig $TC && sed -i 's|^url = https://github.com|url = ftp://github.com|' $TC
-bad 8 "template.conf:[0-9]*: url: 'ftp://github.com.*' is not an http or https URL" add v4l2loopback
-cp $T/v4l.orig $TC && sed -i 's/^name = v4l2loopback/name = v4l2lo0pback/' $TC
-bad 8 "template.conf:[0-9]*: name: 'v4l2lo0pback' differs from the template's directory name" add v4l2loopback
-cp $T/v4l.orig $TC && sed -i 's/^suite = bookworm/suite = bookworm\nsuite = sid/' $TC
-bad 8 "template.conf:[0-9]*: suite: given twice in this section" add v4l2loopback
-cp $T/v4l.orig $TC && sed -i 's/^size = 52145/size = lots/' $TC
-bad 8 "template.conf:[0-9]*: size: 'lots' is not a positive number of bytes" add v4l2loopback
-cp $T/v4l.orig $TC && echo "colour = blue" >>$TC
-bad 8 "template.conf:[0-9]*: colour: unknown key in \[source debian\]" add v4l2loopback
-cp $T/v4l.orig $TC && sed -i 's/^version = 0.12.7/version = 0.12.8/' $TC
-bad 8 "version: '0.12.8' differs from version '0.12.7' in .*/kmbuild.conf" add v4l2loopback
+bad_tc 's/^sha256 = e0782b8a/sha256 = E0782B8A/' \
+	"template.conf:[0-9]*: sha256: 'E0782B8A.*' is not 64 lowercase hex digits"
+bad_tc '/^description = /d' "template.conf: description: missing in \[template\]"
+bad_tc 's|^url = https://github.com|url = ftp://github.com|' \
+	"template.conf:[0-9]*: url: 'ftp://github.com.*' is not an http or https URL"
+bad_tc 's/^name = v4l2loopback/name = v4l2lo0pback/' \
+	"template.conf:[0-9]*: name: 'v4l2lo0pback' differs from the template's directory name"
+bad_tc 's/^suite = bookworm/suite = bookworm\nsuite = sid/' \
+	"template.conf:[0-9]*: suite: given twice in this section"
+bad_tc 's/^size = 52145/size = lots/' \
+	"template.conf:[0-9]*: size: 'lots' is not a positive number of bytes"
+bad_tc '$a colour = blue' "template.conf:[0-9]*: colour: unknown key in \[source debian\]"
+bad_tc 's/^version = 0.12.7/version = 0.12.8/' \
+	"version: '0.12.8' differs from version '0.12.7' in .*/kmbuild.conf"
 cp $T/v4l.orig $TC && sed -i 's/^subdir = src/subdir = ..\/..\/etc/' $T/templates/wireguard/template.conf
 bad 8 "template.conf:[0-9]*: subdir: '../../etc' must be a relative path without '..'" add wireguard
 cp $TEMPLATES/wireguard/template.conf $T/templates/wireguard/template.conf

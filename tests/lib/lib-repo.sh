@@ -1,9 +1,9 @@
 # Shared by tests/integration/4[0-3]-headers-*.sh: a miniature Debian repository made of
 # REAL packages from the Debian archive, signed with a throw-away key, served over HTTP on
-# 127.0.0.1 by tests/helpers/httpd.py. Source it after lib.sh.
+# 127.0.0.1 by tests/helpers/httpd.py. Source it after lib-test.sh.
 
+source "$KMB_TOP/tests/lib/lib-deb.sh"
 HELPERS=$KMB_TOP/tests/helpers
-DEB_CACHE=${KMB_TEST_DEB_CACHE:-/var/cache/kmbuild-test/debs}
 HTTPD_PID=
 GNUPGHOME_T=$T/gnupg
 
@@ -26,57 +26,38 @@ export NO_PROXY=$no_proxy
 # Fast retries: the back-off is tested, not waited for.
 export KMBUILD_FETCH_BACKOFF_MS=50 KMBUILD_FETCH_RETRIES=2 KMBUILD_FETCH_CONNECT_TIMEOUT=5
 
-# The newest linux-headers-6.1.0-N-amd64 in the apt index that is NOT installed here.
-pick_uninstalled_kernel() {
-	local p k
-	for p in $(apt-cache search --names-only '^linux-headers-6\.1\.0-[0-9]+-amd64$' |
-		awk '{print $1}' | sort -V -r); do
-		k=${p#linux-headers-}
-		if [ ! -e "/usr/src/linux-headers-$k" ] && [ ! -e "/lib/modules/$k" ] &&
-			! dpkg -s "$p" >/dev/null 2>&1; then
-			echo "$k"
-			return 0
-		fi
-	done
-	return 1
+# get_debs K: the three real .debs for K (the headers, their -common package, linux-kbuild-6.1)
+# in the versions apt would install now (lib-deb.sh). Sets DEB_HDR, DEB_COMMON, DEB_KBUILD.
+get_debs() {
+	local out
+	out=$(deb_fetch "linux-headers-$1" "linux-headers-${1%-amd64}-common" linux-kbuild-6.1) ||
+		fail "cannot obtain the .debs for $1"
+	{ read -r DEB_HDR; read -r DEB_COMMON; read -r DEB_KBUILD; } <<<"$out"
 }
 
-# get_debs K: the three real .debs for K (the headers, their -common package, linux-kbuild-6.1)
-# in the versions apt would install now, from $DEB_CACHE or downloaded there with
-# `apt-get download` (checked against apt's SHA256). Sets DEB_HDR, DEB_COMMON, DEB_KBUILD.
-get_debs() {
-	local k=$1 pkgs uris
-	pkgs="linux-headers-$k linux-headers-${k%-amd64}-common linux-kbuild-6.1"
-	mkdir -p "$DEB_CACHE"
-	# shellcheck disable=SC2086
-	uris=$(apt-get download --print-uris $pkgs 2>/dev/null) ||
-		fail "apt-get download --print-uris $pkgs"
-	[ "$(echo "$uris" | grep -c .)" = 3 ] || fail "apt does not know all of: $pkgs"
-	(
-		flock 9
-		cd "$DEB_CACHE"
-		echo "$uris" | while read -r _ file _ sum; do
-			[ -f "$file" ] && [ "SHA256:$(sha256sum <"$file" | cut -d' ' -f1)" = "$sum" ] &&
-				continue
-			rm -f "$file"
-			apt-get download -q "$(echo "$file" | cut -d_ -f1)" >/dev/null 2>&1 ||
-				{ echo "apt-get download ${file%%_*} failed" >&2; exit 1; }
-			[ -f "$file" ] || { echo "apt-get download did not write $file" >&2; exit 1; }
-		done
-	) 9>"$DEB_CACHE/.lock" || fail "cannot obtain the .debs for $k"
-	local files
-	files=$(echo "$uris" | awk '{print $2}')
-	DEB_HDR=$DEB_CACHE/$(echo "$files" | grep "^linux-headers-${k}_")
-	DEB_COMMON=$DEB_CACHE/$(echo "$files" | grep "^linux-headers-${k%-amd64}-common_")
-	DEB_KBUILD=$DEB_CACHE/$(echo "$files" | grep "^linux-kbuild-6.1_")
+# serve_uninstalled_kernel WWW: K, a kernel of the apt index not installed here, and its real
+# packages (get_debs) in a repository under WWW signed by the key "repo" ($T/repo.gpg),
+# served at $URL/debian, suite bookworm.
+serve_uninstalled_kernel() {
+	command -v dpkg-scanpackages >/dev/null ||
+		skip "dpkg-dev not installed (scripts/deps/headers.txt)"
+	K=$(pick_uninstalled_kernel) ||
+		skip "every linux-headers-6.1.0-*-amd64 in the apt index is installed"
+	get_debs "$K"
+	mkkey repo
+	build_repo "$1" bookworm repo "$DEB_HDR" "$DEB_COMMON" "$DEB_KBUILD"
+	start_httpd "$1"
 }
 
 # A throw-away signing key, and its public key as a gpgv keyring. mkkey NAME -> $T/NAME.gpg
 mkkey() {
 	local name=$1
 	mkdir -p "$GNUPGHOME_T" && chmod 700 "$GNUPGHOME_T"
+	# gpg generates and signs through gpg-agent, which gpg only recommends
+	# (scripts/deps/headers.txt installs it): say so when it is missing.
 	gpg --homedir "$GNUPGHOME_T" --batch --quiet --pinentry-mode loopback --passphrase '' \
-		--quick-gen-key "kmbuild test $name <$name@test.invalid>" ed25519 sign 1d 2>/dev/null
+		--quick-gen-key "kmbuild test $name <$name@test.invalid>" ed25519 sign 1d \
+		2>"$T/gpg.err" || fail "gpg could not make the test key $name: $(tail -n 3 "$T/gpg.err")"
 	gpg --homedir "$GNUPGHOME_T" --batch --export "$name@test.invalid" >"$T/$name.gpg"
 	[ -s "$T/$name.gpg" ] || fail "gpg key $name"
 }
@@ -159,9 +140,4 @@ assert_cache_clean() {
 	local left
 	left=$(find "$c" -mindepth 1 -maxdepth 1 -name '.staging-*' | head -n 1)
 	[ -z "$left" ] || fail "staging left in the cache: $left"
-}
-
-# assert_one_line TEXT: an error is exactly one line.
-assert_one_line() {
-	[ "$(printf '%s\n' "$1" | grep -c .)" = 1 ] || fail "error is not one line: $1"
 }

@@ -1,8 +1,8 @@
-# Shared by tests/integration/7[0-4]-*.sh (templates). Source it after lib.sh.
-# Real Debian *-dkms packages (cached under $DEB_CACHE, downloaded with apt-get when missing),
-# a signed miniature Debian repository and an HTTP server on 127.0.0.1 (headers-lib.sh).
+# Shared by tests/integration/7[0-4]-*.sh (templates). Source it after lib-test.sh.
+# Real Debian *-dkms packages (cached by lib-deb.sh, downloaded with apt-get when missing),
+# a signed miniature Debian repository and an HTTP server on 127.0.0.1 (lib-repo.sh).
 
-source "$KMB_TOP/tests/helpers/headers-lib.sh"
+source "$KMB_TOP/tests/lib/lib-repo.sh"
 
 TEMPLATES=$KMB_TOP/templates
 # Every download goes to 127.0.0.1: a mirror for upstream tarballs and one for .debs that no
@@ -10,21 +10,8 @@ TEMPLATES=$KMB_TOP/templates
 export KMBUILD_TEMPLATE_MIRROR=http://127.0.0.1:9/nothing
 export KMBUILD_TEMPLATE_DEB_MIRROR=http://127.0.0.1:9/nothing
 
-# get_dkms_deb PKG VERSION: the real .deb in $DEB_CACHE; prints its path.
-get_dkms_deb() {
-	local pkg=$1 ver=$2 f
-	mkdir -p "$DEB_CACHE"
-	f=$DEB_CACHE/${pkg}_${ver//:/%3a}_all.deb
-	(
-		flock 9
-		if [ ! -s "$f" ]; then
-			cd "$DEB_CACHE" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1 ||
-				{ echo "apt-get download $pkg=$ver failed" >&2; exit 1; }
-		fi
-	) 9>"$DEB_CACHE/.lock" || fail "cannot obtain $pkg $ver"
-	[ -s "$f" ] || fail "$f missing after apt-get download"
-	echo "$f"
-}
+# get_dkms_deb PKG VERSION: the real .deb (lib-deb.sh); prints its path.
+get_dkms_deb() { deb_fetch "$1=$2" || fail "cannot obtain $1 $2"; }
 
 # tpl_get TEMPLATE_CONF SECTION KEY: a value from a template.conf (sections "template",
 # "source LABEL").
