@@ -3,7 +3,7 @@
 # way DKMS does (docs/conf-formats.md §4): one module, built for two kernels at once, whose
 # MAKE builds in its source tree and moves the .ko into DKMS's per-version build dir (as
 # west-chamber-dkms does), with PRE_BUILD, POST_BUILD (zfs's postbuild copy) and POST_INSTALL.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels"
 [ "$(id -u)" = 0 ] || skip "private mount namespaces need root"
 install_kernels "$KOLD" "$KNEW"

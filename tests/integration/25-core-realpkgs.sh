@@ -11,7 +11,7 @@
 # zfs's configure takes minutes (its kernel checks): by default the test records the arguments
 # configure gets, through DKMS's /etc/dkms/<m>/<script> override, and compares them with what
 # DKMS's own code (the installed /usr/sbin/dkms) computes; KMB_TEST_SLOW=1 builds zfs for real.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (mount namespace, overlay, chroot)"
 command -v unshare >/dev/null || skip "unshare (util-linux) not installed"
 

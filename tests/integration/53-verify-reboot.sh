@@ -2,7 +2,7 @@
 # An exclusion is a decision that can be wrong: `status` shows it with its reason, and `verify`
 # of the next kernel reports every module the running kernel has that the next one will not
 # (excluded, failed, not built), with a fix command that, run as printed, fixes it.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib/lib-test.sh"
 [ "$KOLD" != "$KNEW" ] || skip "needs headers of two kernels"
 install_kernels "$KOLD" "$KNEW"
 export KMBUILD_RUNNING_KERNEL=$KOLD # the sandbox "runs" the old kernel
