@@ -12,7 +12,7 @@
 
 static void print_line(const struct kmb_entry *e)
 {
-	/* DKMS 2.8.6+ grammar (anchors.md §1.7); "failed" and the reasons are kmbuild's. */
+	/* DKMS 2.8.6+ grammar (kmbuild(8), status); "failed" and the reasons are kmbuild's. */
 	if (!e->kernel)
 		printf("%s/%s: %s", e->name, e->version, kmb_state_name(e->state));
 	else
@@ -78,12 +78,14 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	struct kmb_entry *v;
 	size_t n, out = 0;
 	kmb_state_list(ctx, name, version, kname, &v, &n);
+	/* The kept entries move to the front in order; the others swap to the tail, where
+	 * kmb_entries_free() still finds them. */
 	for (size_t i = 0; i < n; i++) {
 		if (karch && v[i].arch && strcmp(v[i].arch, karch) != 0)
 			continue;
-		v[out++] = v[i];
-		if (out - 1 != i)
-			memset(&v[i], 0, sizeof(v[i]));
+		struct kmb_entry keep = v[i];
+		v[i] = v[out];
+		v[out++] = keep;
 	}
 	if (ctx->json)
 		print_json(v, out);
