@@ -161,11 +161,6 @@ int kmb_cli_add_template(struct kmb_ctx *ctx, const char *arg, const struct kmb_
 		rc = KMB_EXIT_EXISTS;
 		goto out;
 	}
-	if (kmb_lock_take(ctx) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		rc = KMB_EXIT_LOCK;
-		goto out;
-	}
 	struct kmb_tpl_prepare_opts po = {
 		.mirror = o->mirror, .source = o->source, .sha256 = o->sha256, .version = version};
 	rc = kmb_template_prepare(ctx, t, &po, &prep, err, sizeof(err));

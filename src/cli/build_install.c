@@ -62,11 +62,6 @@ int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool insta
 	char *name = NULL, *version = NULL;
 	struct kmb_kernel_set ks = {0};
 	struct kmb_plan plan = {0};
-	if ((rc = kmb_lock_take(ctx)) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		rc = KMB_EXIT_LOCK;
-		goto out;
-	}
 	if ((rc = kmb_cli_resolve_nv(ctx, argv[optind], false, &name, &version)))
 		goto out;
 	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, all, &ks)))

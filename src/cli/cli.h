@@ -4,23 +4,31 @@
 
 #include "base/kmb.h"
 
+/* Setup that main() does for a verb before run(), once and with one message, the way git's
+ * cmd_struct flags do. */
+enum kmb_cmd_flag {
+	/* Holds the state lock for the whole run. A verb whose need for the lock depends on its
+	 * options calls kmb_cli_lock() itself. */
+	KMB_CMD_LOCK = 1 << 0,
+};
+
 struct kmb_cmd {
 	const char *name;
 	/* argv[0] is the verb; global options (--root, -j, -v, -q, --json) are already gone. */
 	int (*run)(struct kmb_ctx *ctx, int argc, char **argv);
 	const char *usage; /* one line, after "kmbuild " */
 	const char *help;  /* one line */
+	unsigned flags;	   /* enum kmb_cmd_flag */
 };
 
-#define KMB_CMD_LIST(X)                                                                            \
-	X(add)                                                                                     \
-	X(remove)                                                                                  \
-	X(build)                                                                                   \
-	X(install) X(uninstall) X(autoinstall) X(status) X(log) X(kernels) X(sign) X(resign)       \
-		X(mok) X(verify) X(doctor) X(headers) X(initramfs) X(search) X(new)
+/* clang-format off */
+#define KMB_CMD_LIST(X) \
+	X(add) X(remove) X(build) X(install) X(uninstall) X(autoinstall) X(status) X(log) \
+	X(kernels) X(sign) X(resign) X(mok) X(verify) X(doctor) X(headers) X(initramfs) \
+	X(search) X(new)
+/* clang-format on */
 
-/* Verbs are declared weak so that the table builds while verbs land one file at a time. */
-#define KMB_CMD_DECLARE(n) extern const struct kmb_cmd kmb_cmd_##n __attribute__((weak));
+#define KMB_CMD_DECLARE(n) extern const struct kmb_cmd kmb_cmd_##n;
 KMB_CMD_LIST(KMB_CMD_DECLARE)
 #undef KMB_CMD_DECLARE
 
@@ -29,6 +37,8 @@ KMB_CMD_LIST(KMB_CMD_DECLARE)
 int kmb_cli_split_nv(const char *arg, char **name, char **version);
 /* getopt_long wrapper state reset between verbs. */
 void kmb_cli_reset_getopt(void);
+/* Take the state lock: 0, or KMB_EXIT_LOCK with the message printed. */
+int kmb_cli_lock(struct kmb_ctx *ctx);
 
 #include "kernel/kernel.h"
 

@@ -74,14 +74,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			return KMB_EXIT_USAGE;
 		}
 	}
-	int rc = kmb_lock_take(ctx);
-	if (rc < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		free(path);
-		return KMB_EXIT_LOCK;
-	}
 	char *name, *version, *reason;
-	rc = kmb_registry_add(ctx, path, &name, &version, &reason);
+	int rc = kmb_registry_add(ctx, path, &name, &version, &reason);
 	free(path);
 	if (rc) {
 		kmb_err("%s", reason ? reason : "add failed");
@@ -106,7 +100,11 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_add = {
-	"add", run,
-	"add PATH|TARBALL|NAME/VERSION | TEMPLATE[@VERSION] [--source URL|PATH [--sha256 HEX]] "
-	"[--mirror URL] [--force]",
-	"register a module source (dkms.conf or kmbuild.conf), or a template by name"};
+	.name = "add",
+	.run = run,
+	.usage = "add PATH|TARBALL|NAME/VERSION | TEMPLATE[@VERSION] [--source URL|PATH [--sha256 "
+		 "HEX]] "
+		 "[--mirror URL] [--force]",
+	.help = "register a module source (dkms.conf or kmbuild.conf), or a template by name",
+	.flags = KMB_CMD_LOCK,
+};

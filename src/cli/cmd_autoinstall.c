@@ -165,11 +165,10 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	size_t n_names = 0;
 	int failed = 0;
 
-	if (kmb_lock_take(ctx) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		rc = KMB_EXIT_LOCK;
+	/* Not KMB_CMD_LOCK: under a kernel hook a lock timeout goes through the hook's
+	 * failure policy (kmb_hook_finish), like any other failure. */
+	if ((rc = kmb_cli_lock(ctx)))
 		goto out;
-	}
 	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, all, &ks)))
 		goto out;
 	if (hook == KMB_HOOK_PREINST || hook == KMB_HOOK_PRERM) {
@@ -287,7 +286,9 @@ out:
 }
 
 const struct kmb_cmd kmb_cmd_autoinstall = {
-	"autoinstall", run,
-	"autoinstall [-k KERNEL[/ARCH]]... [--all-kernels] [--force] "
-	"[--hook=postinst|headers|preinst|prerm] [--no-fail] [--no-initramfs]",
-	"build + install every AUTOINSTALL module for kernels, in parallel"};
+	.name = "autoinstall",
+	.run = run,
+	.usage = "autoinstall [-k KERNEL[/ARCH]]... [--all-kernels] [--force] "
+		 "[--hook=postinst|headers|preinst|prerm] [--no-fail] [--no-initramfs]",
+	.help = "build + install every AUTOINSTALL module for kernels, in parallel",
+};

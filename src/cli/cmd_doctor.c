@@ -63,8 +63,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_doctor = {
-	"doctor",
-	run,
-	"doctor [FILE.ko | --dmesg FILE | --journal] [-k KERNEL] [--json]",
-	"explain why a module did not load, with the fix",
+	.name = "doctor",
+	.run = run,
+	.usage = "doctor [FILE.ko | --dmesg FILE | --journal] [-k KERNEL] [--json]",
+	.help = "explain why a module did not load, with the fix",
 };

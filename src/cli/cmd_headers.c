@@ -320,8 +320,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_headers = {
-	"headers",
-	run,
-	"headers find|install|fetch [KERNEL] [OPTIONS]",
-	"find, install or download kernel headers",
+	.name = "headers",
+	.run = run,
+	.usage = "headers find|install|fetch [KERNEL] [OPTIONS]",
+	.help = "find, install or download kernel headers",
 };

@@ -113,12 +113,10 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		kmb_strv_free(&kernels);
 		return rc;
 	}
-	/* Regenerating writes /boot: one kmbuild at a time, as for builds. */
-	if (!check && kmb_lock_take(ctx) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		rc = KMB_EXIT_LOCK;
+	/* Regenerating writes /boot: one kmbuild at a time, as for builds. --check only
+	 * reads, so it needs no lock (and works where the lock cannot be taken). */
+	if (!check && (rc = kmb_cli_lock(ctx)))
 		goto out;
-	}
 	struct kmb_json j;
 	if (ctx->json) {
 		kmb_json_init(&j, stdout);
@@ -183,5 +181,8 @@ out:
 }
 
 const struct kmb_cmd kmb_cmd_initramfs = {
-	"initramfs", run, "initramfs [-k KERNEL]... [--check | --force] [--json]",
-	"check or regenerate the initramfs against the modules kmbuild installed"};
+	.name = "initramfs",
+	.run = run,
+	.usage = "initramfs [-k KERNEL]... [--check | --force] [--json]",
+	.help = "check or regenerate the initramfs against the modules kmbuild installed",
+};

@@ -80,5 +80,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-const struct kmb_cmd kmb_cmd_kernels = {"kernels", run, "kernels [--json]",
-					"list kernels: headers, arch, signing hash, compression"};
+const struct kmb_cmd kmb_cmd_kernels = {
+	.name = "kernels",
+	.run = run,
+	.usage = "kernels [--json]",
+	.help = "list kernels: headers, arch, signing hash, compression",
+};

@@ -72,5 +72,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
-const struct kmb_cmd kmb_cmd_log = {"log", run, "log NAME[/VERSION] [-k KERNEL] [--path]",
-				    "show the make.log of a build"};
+const struct kmb_cmd kmb_cmd_log = {
+	.name = "log",
+	.run = run,
+	.usage = "log NAME[/VERSION] [-k KERNEL] [--path]",
+	.help = "show the make.log of a build",
+};

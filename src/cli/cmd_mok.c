@@ -491,8 +491,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_mok = {
-	"mok",
-	run,
-	"mok generate|status|enroll [OPTIONS]",
-	"manage the module signing key pair (MOK) and its Secure Boot enrolment",
+	.name = "mok",
+	.run = run,
+	.usage = "mok generate|status|enroll [OPTIONS]",
+	.help = "manage the module signing key pair (MOK) and its Secure Boot enrolment",
 };

@@ -160,5 +160,9 @@ out:
 	return rc;
 }
 
-const struct kmb_cmd kmb_cmd_new = {"new", run, "new NAME [DIR]",
-				    "write a minimal buildable module project (from the skeleton)"};
+const struct kmb_cmd kmb_cmd_new = {
+	.name = "new",
+	.run = run,
+	.usage = "new NAME [DIR]",
+	.help = "write a minimal buildable module project (from the skeleton)",
+};

@@ -136,12 +136,6 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		kmb_strv_free(&want);
 		return KMB_EXIT_USAGE;
 	}
-	r = kmb_lock_take(ctx);
-	if (r < 0) {
-		kmb_err("resign: cannot take the state lock: %s", strerror(-r));
-		kmb_strv_free(&want);
-		return KMB_EXIT_LOCK;
-	}
 	kmb_state_list(ctx, NULL, NULL, NULL, &ents, &nents);
 
 	/* Group installed entries by kernel, keeping the order of the listing. */
@@ -341,8 +335,9 @@ out:
 }
 
 const struct kmb_cmd kmb_cmd_resign = {
-	"resign",
-	run,
-	"resign [-k KERNEL]... [--key KEY --cert CERT] [--hash H]",
-	"re-sign installed modules with the current key (after a key rotation)",
+	.name = "resign",
+	.run = run,
+	.usage = "resign [-k KERNEL]... [--key KEY --cert CERT] [--hash H]",
+	.help = "re-sign installed modules with the current key (after a key rotation)",
+	.flags = KMB_CMD_LOCK,
 };

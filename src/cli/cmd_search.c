@@ -179,5 +179,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_search = {
-	"search", run, "search [WORD] [--json]",
-	"list module templates (kmbuild add NAME) and whether the installed kernels need them"};
+	.name = "search",
+	.run = run,
+	.usage = "search [WORD] [--json]",
+	.help = "list module templates (kmbuild add NAME) and whether the installed kernels need "
+		"them",
+};

@@ -160,8 +160,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_sign = {
-	"sign",
-	run,
-	"sign [--key KEY --cert CERT] [--hash H | -k KERNEL] [--sync] FILE.ko...",
-	"sign module files in place (in parallel, byte-identical to sign-file)",
+	.name = "sign",
+	.run = run,
+	.usage = "sign [--key KEY --cert CERT] [--hash H | -k KERNEL] [--sync] FILE.ko...",
+	.help = "sign module files in place (in parallel, byte-identical to sign-file)",
 };

@@ -99,6 +99,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-const struct kmb_cmd kmb_cmd_status = {"status", run,
-				       "status [NAME[/VERSION]] [-k KERNEL[/ARCH]] [--json]",
-				       "one line per module/version/kernel/arch and its state"};
+const struct kmb_cmd kmb_cmd_status = {
+	.name = "status",
+	.run = run,
+	.usage = "status [NAME[/VERSION]] [-k KERNEL[/ARCH]] [--json]",
+	.help = "one line per module/version/kernel/arch and its state",
+};

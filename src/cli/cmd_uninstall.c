@@ -116,11 +116,6 @@ static int run_common(struct kmb_ctx *ctx, int argc, char **argv, bool remove,
 		kmb_strv_free(&want);
 		return KMB_EXIT_USAGE;
 	}
-	if (kmb_lock_take(ctx) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		kmb_strv_free(&want);
-		return KMB_EXIT_LOCK;
-	}
 	if ((rc = kmb_cli_resolve_nv(ctx, argv[optind], false, &name, &version)))
 		goto out;
 	struct kmb_strv allk = {0}, alla = {0};
@@ -180,9 +175,17 @@ static int run_remove(struct kmb_ctx *ctx, int argc, char **argv)
 	return run_common(ctx, argc, argv, true, &kmb_cmd_remove);
 }
 
-const struct kmb_cmd kmb_cmd_uninstall = {"uninstall", run_uninstall,
-					  "uninstall NAME[/VERSION] [-k KERNEL[/ARCH]]...",
-					  "remove installed modules, restore shadowed originals"};
-const struct kmb_cmd kmb_cmd_remove = {"remove", run_remove,
-				       "remove NAME[/VERSION] [-k KERNEL[/ARCH]]... | --all",
-				       "uninstall and delete builds; without -k also unregister"};
+const struct kmb_cmd kmb_cmd_uninstall = {
+	.name = "uninstall",
+	.run = run_uninstall,
+	.usage = "uninstall NAME[/VERSION] [-k KERNEL[/ARCH]]...",
+	.help = "remove installed modules, restore shadowed originals",
+	.flags = KMB_CMD_LOCK,
+};
+const struct kmb_cmd kmb_cmd_remove = {
+	.name = "remove",
+	.run = run_remove,
+	.usage = "remove NAME[/VERSION] [-k KERNEL[/ARCH]]... | --all",
+	.help = "uninstall and delete builds; without -k also unregister",
+	.flags = KMB_CMD_LOCK,
+};

@@ -63,8 +63,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_verify = {
-	"verify",
-	run,
-	"verify [-k KERNEL]... [--all] [--json]",
-	"check that a kernel will load every module before rebooting into it",
+	.name = "verify",
+	.run = run,
+	.usage = "verify [-k KERNEL]... [--all] [--json]",
+	.help = "check that a kernel will load every module before rebooting into it",
 };

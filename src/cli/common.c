@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "core/registry.h"
 #include "core/sched.h"
+#include "core/state.h"
 #include "initramfs/initramfs.h"
 #include "base/util.h"
 
@@ -14,6 +15,17 @@ void kmb_cli_reset_getopt(void)
 {
 	optind = 0; /* GNU: 0 re-initialises the scanner */
 	opterr = 1;
+}
+
+int kmb_cli_lock(struct kmb_ctx *ctx)
+{
+	int r = kmb_lock_take(ctx);
+
+	if (r == 0)
+		return 0;
+	kmb_err("cannot take the lock in %s: %s", ctx->state_dir,
+		r == -ETIMEDOUT ? "another kmbuild run still holds it" : strerror(-r));
+	return KMB_EXIT_LOCK;
 }
 
 int kmb_cli_split_nv(const char *arg, char **name, char **version)
