@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild add PATH|TARBALL|NAME/VERSION|TEMPLATE[@VERSION] */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,30 +13,26 @@
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},	  {"source", required_argument, NULL, 's'},
-		{"sha256", required_argument, NULL, 'S'}, {"mirror", required_argument, NULL, 'm'},
-		{"force", no_argument, NULL, 'f'},	  {0}};
+	static const struct option own[] = {{"source", required_argument, NULL, 's'},
+					    {"sha256", required_argument, NULL, 'S'},
+					    {"mirror", required_argument, NULL, 'm'},
+					    {0}};
 	struct kmb_cli_add_opts topts = {0};
+	struct kmb_cli_parser p;
 	int c;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("Usage: kmbuild %s\n", kmb_cmd_add.usage);
-			return 0;
-		} else if (c == 's') {
+	kmb_cli_parser_init(&p, &kmb_cmd_add, KMB_OPT_FORCE, NULL, own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0) {
+		if (c == 's')
 			topts.source = optarg;
-		} else if (c == 'S') {
+		else if (c == 'S')
 			topts.sha256 = optarg;
-		} else if (c == 'm') {
+		else if (c == 'm')
 			topts.mirror = optarg;
-		} else if (c == 'f') {
-			topts.force = true;
-		} else {
-			return KMB_EXIT_USAGE;
-		}
 	}
+	if (c < 0)
+		return p.exit;
+	topts.force = p.o.force; /* nothing to free: add takes no -k */
 	if (optind != argc - 1) {
 		kmb_err("add takes one PATH, TARBALL, NAME/VERSION or TEMPLATE[@VERSION]");
 		return KMB_EXIT_USAGE;

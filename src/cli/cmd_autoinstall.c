@@ -4,7 +4,6 @@
  * AUTOINSTALL module for the kernels, as one job graph. DKMS's report lines are kept (hooks
  * and users grep them); a failure never stops unrelated builds.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,68 +94,42 @@ static void print_json(const struct kmb_plan *plan, const struct kmb_kernel_set 
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"kernelver", required_argument, NULL, 'k'},
-					     {"all-kernels", no_argument, NULL, 'A'},
-					     {"force", no_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {"hook", required_argument, NULL, 'H'},
-					     {"no-fail", no_argument, NULL, 'N'},
-					     {"no-initramfs", no_argument, NULL, 'I'},
-					     {0}};
-	struct kmb_strv kernels = {0};
-	bool all = false, force = false, no_fail = false, no_initramfs = false;
+	static const struct option own[] = {{"hook", required_argument, NULL, 'H'},
+					    {"no-fail", no_argument, NULL, 'N'},
+					    {"no-initramfs", no_argument, NULL, 'I'},
+					    {0}};
+	struct kmb_cli_parser p;
+	bool no_fail = false, no_initramfs = false;
 	enum kmb_hook hook = KMB_HOOK_NONE;
 	int c, rc;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			kmb_strv_push(&kernels, optarg);
-			break;
-		case 'A':
-			all = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'H':
-			if (kmb_hook_parse(optarg, &hook) < 0) {
-				kmb_err("--hook=%s: one of postinst, headers, preinst, prerm",
-					optarg);
-				kmb_strv_free(&kernels);
-				return KMB_EXIT_USAGE;
-			}
-			break;
-		case 'N':
-			no_fail = true;
-			break;
-		case 'I':
-			no_initramfs = true;
-			break;
-		case 'h':
-			printf("Usage: kmbuild %s\n", kmb_cmd_autoinstall.usage);
-			kmb_strv_free(&kernels);
-			return 0;
-		default:
-			kmb_strv_free(&kernels);
+	kmb_cli_parser_init(&p, &kmb_cmd_autoinstall,
+			    KMB_OPT_KERNELS | KMB_OPT_FORCE | KMB_OPT_ALL_KERNELS, NULL, own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0) {
+		if (c == 'H' && kmb_hook_parse(optarg, &hook) < 0) {
+			kmb_err("--hook=%s: one of postinst, headers, preinst, prerm", optarg);
+			kmb_cli_opts_free(&p.o);
 			return KMB_EXIT_USAGE;
 		}
+		no_fail |= c == 'N';
+		no_initramfs |= c == 'I';
 	}
+	if (c < 0)
+		return p.exit;
+	bool force = p.o.force;
 	if (optind != argc) {
 		kmb_err("autoinstall takes no module names (kmbuild install NAME does one)");
-		kmb_strv_free(&kernels);
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
 	}
-	if (hook != KMB_HOOK_NONE && kernels.n == 0) {
+	if (hook != KMB_HOOK_NONE && p.o.kernels.n == 0) {
 		kmb_err("--hook=%s needs -k KERNEL", kmb_hook_name(hook));
-		kmb_strv_free(&kernels);
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
 	}
 	if (disabled(ctx) && hook != KMB_HOOK_PRERM) {
 		kmb_info(ctx, "autoinstall is disabled (%s/no-autoinstall exists)", ctx->etc_dir);
-		kmb_strv_free(&kernels);
+		kmb_cli_opts_free(&p.o);
 		return 0;
 	}
 	struct kmb_kernel_set ks = {0};
@@ -169,7 +142,7 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	 * failure policy (kmb_hook_finish), like any other failure. */
 	if ((rc = kmb_cli_lock(ctx)))
 		goto out;
-	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, all, &ks)))
+	if ((rc = kmb_cli_kernels(ctx, &p.o, &ks)))
 		goto out;
 	if (hook == KMB_HOOK_PREINST || hook == KMB_HOOK_PRERM) {
 		for (size_t ki = 0; ki < ks.n; ki++) {
@@ -277,11 +250,11 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		rc = rc == KMB_EXIT_NOHEADERS && failed == 1 ? rc : KMB_EXIT_AUTOINSTALL;
 out:
 	if (hook != KMB_HOOK_NONE || no_fail)
-		rc = kmb_hook_finish(ctx, hook, kernels.v, kernels.n, rc);
+		rc = kmb_hook_finish(ctx, hook, p.o.kernels.v, p.o.kernels.n, rc);
 	kmb_registry_strv_free(names, n_names);
 	kmb_plan_free(&plan);
 	kmb_cli_kernels_free(&ks);
-	kmb_strv_free(&kernels);
+	kmb_cli_opts_free(&p.o);
 	return rc;
 }
 

@@ -5,7 +5,6 @@
  * --force). --check only reports: exit 0 when current, 1 when regeneration is needed.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,45 +71,25 @@ static void json_one(struct kmb_json *j, const struct kmb_ctx *ctx,
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"kernelver", required_argument, NULL, 'k'},
-					     {"check", no_argument, NULL, 'c'},
-					     {"force", no_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	struct kmb_strv kernels = {0};
-	bool check = false, force = false;
+	static const struct option own[] = {{"check", no_argument, NULL, 'c'}, {0}};
+	struct kmb_cli_parser p;
+	bool check = false;
 	int c, rc = 0;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:cfh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			kmb_strv_push(&kernels, optarg);
-			break;
-		case 'c':
-			check = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'h':
-			printf("Usage: kmbuild %s\n", kmb_cmd_initramfs.usage);
-			kmb_strv_free(&kernels);
-			return 0;
-		default:
-			kmb_strv_free(&kernels);
-			return KMB_EXIT_USAGE;
-		}
-	}
+	kmb_cli_parser_init(&p, &kmb_cmd_initramfs, KMB_OPT_KERNELS | KMB_OPT_FORCE, "c", own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0)
+		check |= c == 'c';
+	if (c < 0)
+		return p.exit;
+	bool force = p.o.force;
 	if (optind != argc || (check && force)) {
 		kmb_err("usage: kmbuild %s", kmb_cmd_initramfs.usage);
-		kmb_strv_free(&kernels);
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
 	}
 	struct kmb_kernel_set ks = {0};
-	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, false, &ks))) {
-		kmb_strv_free(&kernels);
+	if ((rc = kmb_cli_kernels(ctx, &p.o, &ks))) {
+		kmb_cli_opts_free(&p.o);
 		return rc;
 	}
 	/* Regenerating writes /boot: one kmbuild at a time, as for builds. --check only
@@ -176,7 +155,7 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	}
 out:
 	kmb_cli_kernels_free(&ks);
-	kmb_strv_free(&kernels);
+	kmb_cli_opts_free(&p.o);
 	return rc;
 }
 

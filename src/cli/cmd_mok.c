@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild mok generate|status|enroll: the signing key pair and its Secure Boot standing. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,31 +40,23 @@ struct mok_opts {
 	bool force, cert_only;
 };
 
+/* 0, or the verb's exit code (after --help, 0) with the message printed. */
 static int parse(int argc, char **argv, struct mok_opts *o)
 {
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'K'},
-		{"cert", required_argument, NULL, 'C'},
+	static const struct option own[] = {
 		{"bits", required_argument, NULL, 'b'},
 		{"days", required_argument, NULL, 'd'},
 		{"cn", required_argument, NULL, 'n'},
-		{"force", no_argument, NULL, 'f'},
 		{"cert-only", no_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{0},
 	};
+	struct kmb_cli_parser p;
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+	kmb_cli_parser_init(&p, &kmb_cmd_mok, KMB_OPT_FORCE | KMB_OPT_KEYPAIR, "+", own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0) {
 		switch (c) {
-		case 'K':
-			o->key = optarg;
-			break;
-		case 'C':
-			o->cert = optarg;
-			break;
 		case 'n':
 			o->cn = optarg;
 			break;
@@ -76,28 +67,26 @@ static int parse(int argc, char **argv, struct mok_opts *o)
 			if (*end || v <= 0 || v > 100000) {
 				kmb_err("mok: --%s '%s' is not a positive number",
 					c == 'b' ? "bits" : "days", optarg);
-				return -1;
+				kmb_cli_opts_free(&p.o);
+				return KMB_EXIT_USAGE;
 			}
 			*(c == 'b' ? &o->bits : &o->days) = (int)v;
 			break;
 		}
-		case 'f':
-			o->force = true;
-			break;
 		case 'c':
 			o->cert_only = true;
 			break;
-		case 'h':
-			fputs(help_text, stdout);
-			return 1;
-		default:
-			fputs(help_text, stderr);
-			return -1;
 		}
 	}
+	if (c < 0)
+		return p.exit;
+	o->force = p.o.force;
+	o->key = p.o.key;
+	o->cert = p.o.cert;
+	kmb_cli_opts_free(&p.o);
 	if (optind < argc) {
 		kmb_err("mok: unexpected argument '%s'", argv[optind]);
-		return -1;
+		return KMB_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -468,9 +457,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		return argc < 2 ? KMB_EXIT_USAGE : KMB_EXIT_OK;
 	}
 	sub = argv[1];
-	r = parse(argc - 1, argv + 1, &o);
-	if (r != 0)
-		return r > 0 ? KMB_EXIT_OK : KMB_EXIT_USAGE;
+	if ((r = parse(argc - 1, argv + 1, &o)))
+		return r;
 	if (!strcmp(sub, "generate"))
 		return cmd_generate(ctx, &o);
 	if (!o.cert && o.key) {
@@ -495,4 +483,5 @@ const struct kmb_cmd kmb_cmd_mok = {
 	.run = run,
 	.usage = "mok generate|status|enroll [OPTIONS]",
 	.help = "manage the module signing key pair (MOK) and its Secure Boot enrolment",
+	.help_text = help_text,
 };

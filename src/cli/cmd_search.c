@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild search [WORD]: the template catalogue, and what each means for the installed kernels. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,25 +81,18 @@ static void json_template(struct kmb_json *j, const struct kmb_template *t,
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'J'}, {0}};
+	static const struct option own[] = {{"json", no_argument, NULL, 'J'}, {0}};
+	struct kmb_cli_parser p;
 	struct kmb_strv names = {0};
 	struct kmb_json j;
 	int c, rc = 0;
 	size_t shown = 0;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("Usage: kmbuild %s\n", kmb_cmd_search.usage);
-			return 0;
-		}
-		if (c == 'J') {
-			ctx->json = true;
-			continue;
-		}
-		return KMB_EXIT_USAGE;
-	}
+	kmb_cli_parser_init(&p, &kmb_cmd_search, 0, NULL, own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0)
+		ctx->json = true; /* --json, the only own option */
+	if (c < 0)
+		return p.exit;
 	if (argc - optind > 1) {
 		kmb_err("search takes at most one WORD");
 		return KMB_EXIT_USAGE;

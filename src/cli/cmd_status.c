@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild status [NAME[/VERSION]] [-k KERNEL]: DKMS's line grammar, or --json. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,33 +44,26 @@ static void print_json(const struct kmb_entry *v, size_t n)
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"kernelver", required_argument, NULL, 'k'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *kernel = NULL;
+	struct kmb_cli_parser p;
 	char *name = NULL, *version = NULL;
 	int c;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
-		if (c == 'k') {
-			kernel = optarg;
-		} else if (c == 'h') {
-			printf("Usage: kmbuild %s\n", kmb_cmd_status.usage);
-			return 0;
-		} else {
-			return KMB_EXIT_USAGE;
-		}
-	}
+	kmb_cli_parser_init(&p, &kmb_cmd_status, KMB_OPT_KERNELS, NULL, NULL);
+	if ((c = kmb_cli_next_opt(&p, argc, argv)) < 0)
+		return p.exit;
+	const char *kernel = kmb_cli_opts_kernel(&p.o);
 	if (optind < argc - 1) {
 		kmb_err("status takes at most one NAME[/VERSION]");
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
 	}
-	if (optind == argc - 1 && kmb_cli_split_nv(argv[optind], &name, &version) < 0)
+	if (optind == argc - 1 && kmb_cli_split_nv(argv[optind], &name, &version) < 0) {
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
+	}
 	/* "-k K/arch": DKMS accepts it; the arch filter is applied below. */
 	char *kname = kernel ? kmb_xstrdup(kernel) : NULL, *karch = NULL;
+	kmb_cli_opts_free(&p.o);
 	if (kname && (karch = strchr(kname, '/')))
 		*karch++ = '\0';
 
