@@ -283,6 +283,79 @@ static void json_tri(struct kmb_json *j, const char *key, int v)
 		kmb_json_bool(j, key, v > 0);
 }
 
+static void status_json(const struct kmb_efi_state *st, const struct subject *s,
+			const struct kmb_cert_info *ci, const char *keyerr)
+{
+	struct kmb_json j;
+	kmb_json_init(&j, stdout);
+	kmb_json_obj_begin(&j, NULL);
+	kmb_json_bool(&j, "efi", st->efi);
+	json_tri(&j, "secure_boot", st->secure_boot);
+	json_tri(&j, "setup_mode", st->setup_mode);
+	json_tri(&j, "mok_trusted", st->mok_trusted);
+	kmb_json_str(&j, "key", s->kp.key);
+	kmb_json_str(&j, "cert", s->kp.cert);
+	kmb_json_str(&j, "origin", s->kp.origin);
+	kmb_json_str(&j, "why", s->kp.why);
+	kmb_json_str(&j, "error", s->err[0] ? s->err : keyerr[0] ? keyerr : NULL);
+	if (s->cert) {
+		kmb_json_obj_begin(&j, "certificate");
+		kmb_json_str(&j, "subject", ci->subject);
+		kmb_json_str(&j, "signer", ci->cn);
+		kmb_json_str(&j, "serial", ci->serial);
+		kmb_json_str(&j, "key", ci->key_desc);
+		kmb_json_str(&j, "not_before", ci->not_before);
+		kmb_json_str(&j, "not_after", ci->not_after);
+		kmb_json_bool(&j, "expired", ci->expired);
+		kmb_json_str(&j, "sha1", ci->sha1);
+		kmb_json_str(&j, "sha256", ci->sha256);
+		kmb_json_bool(&j, "eku_code_signing", ci->eku_codesign);
+		kmb_json_bool(&j, "eku_module_signing", ci->eku_modsign);
+		kmb_json_obj_end(&j);
+	}
+	json_tri(&j, "enrolled", st->enrolled);
+	json_tri(&j, "pending", st->pending);
+	json_tri(&j, "pending_delete", st->pending_delete);
+	kmb_json_int(&j, "mok_certificates", (long long)st->n_mok_certs);
+	kmb_json_str(&j, "mok_list_error", st->list_error);
+	kmb_json_str(&j, "verdict", verdict(st, s));
+	kmb_json_obj_end(&j);
+	kmb_json_finish(&j);
+}
+
+static void status_text(const struct kmb_efi_state *st, const struct subject *s,
+			const struct kmb_cert_info *ci, const char *keyerr)
+{
+	printf("UEFI:          %s\n", st->efi ? "yes" : "no (no /sys/firmware/efi)");
+	printf("Secure Boot:   %s\n", tri_text(st->secure_boot, "enabled", "disabled",
+					       "unknown (no SecureBoot variable)"));
+	printf("Setup Mode:    %s\n",
+	       tri_text(st->setup_mode, "yes (no platform key)", "no", "unknown"));
+	if (s->kp.key || s->kp.cert) {
+		printf("key:           %s\n", s->kp.key ? s->kp.key : "(none)");
+		printf("certificate:   %s\n", s->kp.cert);
+		printf("picked:        %s\n", s->kp.why);
+	}
+	if (s->err[0])
+		printf("problem:       %s\n", s->err);
+	else if (keyerr[0])
+		printf("problem:       %s\n", keyerr);
+	if (s->cert)
+		print_cert(ci);
+	printf("MokListRT:     %s\n", mok_list_text(st, s));
+	if (st->enrolled >= 0 || st->n_mok_certs)
+		printf("               %zu X.509 certificate%s enrolled in total\n",
+		       st->n_mok_certs, st->n_mok_certs == 1 ? "" : "s");
+	printf("MokNew:        %s\n", mok_new_text(st));
+	if (st->pending_delete > 0)
+		printf("MokDel:        deletion of this certificate pending\n");
+	printf("MokListTrustedRT: %s\n",
+	       tri_text(st->mok_trusted, "1 (kernel may trust MOK keys for modules)",
+			"0 (MOK keys not trusted for modules: mokutil --trust-mok)",
+			"absent (Debian 6.1 kernels trust MOK keys anyway; upstream needs it)"));
+	printf("verdict:       %s\n", verdict(st, s));
+}
+
 static int cmd_status(struct kmb_ctx *ctx, const struct mok_opts *o)
 {
 	struct kmb_efi_state st;
@@ -295,74 +368,10 @@ static int cmd_status(struct kmb_ctx *ctx, const struct mok_opts *o)
 		kmb_cert_describe(s.cert, &ci);
 	key_problem(ctx, &s, keyerr, sizeof(keyerr));
 	kmb_efi_state_read(ctx, s.der, s.der_len, &st);
-
-	if (ctx->json) {
-		struct kmb_json j;
-		kmb_json_init(&j, stdout);
-		kmb_json_obj_begin(&j, NULL);
-		kmb_json_bool(&j, "efi", st.efi);
-		json_tri(&j, "secure_boot", st.secure_boot);
-		json_tri(&j, "setup_mode", st.setup_mode);
-		json_tri(&j, "mok_trusted", st.mok_trusted);
-		kmb_json_str(&j, "key", s.kp.key);
-		kmb_json_str(&j, "cert", s.kp.cert);
-		kmb_json_str(&j, "origin", s.kp.origin);
-		kmb_json_str(&j, "why", s.kp.why);
-		kmb_json_str(&j, "error", s.err[0] ? s.err : keyerr[0] ? keyerr : NULL);
-		if (s.cert) {
-			kmb_json_obj_begin(&j, "certificate");
-			kmb_json_str(&j, "subject", ci.subject);
-			kmb_json_str(&j, "signer", ci.cn);
-			kmb_json_str(&j, "serial", ci.serial);
-			kmb_json_str(&j, "key", ci.key_desc);
-			kmb_json_str(&j, "not_before", ci.not_before);
-			kmb_json_str(&j, "not_after", ci.not_after);
-			kmb_json_bool(&j, "expired", ci.expired);
-			kmb_json_str(&j, "sha1", ci.sha1);
-			kmb_json_str(&j, "sha256", ci.sha256);
-			kmb_json_bool(&j, "eku_code_signing", ci.eku_codesign);
-			kmb_json_bool(&j, "eku_module_signing", ci.eku_modsign);
-			kmb_json_obj_end(&j);
-		}
-		json_tri(&j, "enrolled", st.enrolled);
-		json_tri(&j, "pending", st.pending);
-		json_tri(&j, "pending_delete", st.pending_delete);
-		kmb_json_int(&j, "mok_certificates", (long long)st.n_mok_certs);
-		kmb_json_str(&j, "mok_list_error", st.list_error);
-		kmb_json_str(&j, "verdict", verdict(&st, &s));
-		kmb_json_obj_end(&j);
-		kmb_json_finish(&j);
-	} else {
-		printf("UEFI:          %s\n", st.efi ? "yes" : "no (no /sys/firmware/efi)");
-		printf("Secure Boot:   %s\n", tri_text(st.secure_boot, "enabled", "disabled",
-						       "unknown (no SecureBoot variable)"));
-		printf("Setup Mode:    %s\n",
-		       tri_text(st.setup_mode, "yes (no platform key)", "no", "unknown"));
-		if (s.kp.key || s.kp.cert) {
-			printf("key:           %s\n", s.kp.key ? s.kp.key : "(none)");
-			printf("certificate:   %s\n", s.kp.cert);
-			printf("picked:        %s\n", s.kp.why);
-		}
-		if (s.err[0])
-			printf("problem:       %s\n", s.err);
-		else if (keyerr[0])
-			printf("problem:       %s\n", keyerr);
-		if (s.cert)
-			print_cert(&ci);
-		printf("MokListRT:     %s\n", mok_list_text(&st, &s));
-		if (st.enrolled >= 0 || st.n_mok_certs)
-			printf("               %zu X.509 certificate%s enrolled in total\n",
-			       st.n_mok_certs, st.n_mok_certs == 1 ? "" : "s");
-		printf("MokNew:        %s\n", mok_new_text(&st));
-		if (st.pending_delete > 0)
-			printf("MokDel:        deletion of this certificate pending\n");
-		printf("MokListTrustedRT: %s\n",
-		       tri_text(st.mok_trusted, "1 (kernel may trust MOK keys for modules)",
-				"0 (MOK keys not trusted for modules: mokutil --trust-mok)",
-				"absent (Debian 6.1 kernels trust MOK keys anyway; upstream needs "
-				"it)"));
-		printf("verdict:       %s\n", verdict(&st, &s));
-	}
+	if (ctx->json)
+		status_json(&st, &s, &ci, keyerr);
+	else
+		status_text(&st, &s, &ci, keyerr);
 	subject_free(&s);
 	return KMB_EXIT_OK;
 }
