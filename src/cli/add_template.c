@@ -55,7 +55,7 @@ static int unknown(const char *catalogue, const struct kmb_strv *names, const ch
 	return KMB_EXIT_NOTFOUND;
 }
 
-static void json_kernels(struct kmb_json *j, const struct kmb_tpl_kernel *kv, size_t nk)
+void kmb_cli_json_tpl_kernels(struct kmb_json *j, const struct kmb_tpl_kernel *kv, size_t nk)
 {
 	kmb_json_arr_begin(j, "kernels");
 	for (size_t i = 0; i < nk; i++) {
@@ -99,7 +99,7 @@ static void report(const struct kmb_ctx *ctx, const struct kmb_template *t, cons
 	kmb_json_str(&j, "state", state);
 	kmb_json_str(&j, "source", p ? p->origin : NULL);
 	kmb_json_str(&j, "sha256", p ? p->sha256 : NULL);
-	json_kernels(&j, kv, nk);
+	kmb_cli_json_tpl_kernels(&j, kv, nk);
 	kmb_json_obj_end(&j);
 	kmb_json_finish(&j);
 }

@@ -14,6 +14,12 @@ struct kmb_cli_add_opts {
 	bool force;	    /* register even when no installed kernel needs it */
 };
 
+struct kmb_json;
+struct kmb_tpl_kernel;
+/* The "kernels" array of add's and search's --json: each kernel and what the template means
+ * for it. */
+void kmb_cli_json_tpl_kernels(struct kmb_json *j, const struct kmb_tpl_kernel *kv, size_t nk);
+
 /* The catalogue's names nearest to word, as "a, b, c"; NULL when none is near. */
 char *kmb_cli_template_suggest(const struct kmb_strv *names, const char *word);
 

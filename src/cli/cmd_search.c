@@ -68,15 +68,7 @@ static void json_template(struct kmb_json *j, const struct kmb_template *t,
 		kmb_json_obj_end(j);
 	}
 	kmb_json_arr_end(j);
-	kmb_json_arr_begin(j, "kernels");
-	for (size_t i = 0; i < nk; i++) {
-		kmb_json_obj_begin(j, NULL);
-		kmb_json_str(j, "kernel", kv[i].release);
-		kmb_json_str(j, "fit", kmb_tpl_fit_name(kv[i].fit));
-		kmb_json_str(j, "detail", kv[i].why);
-		kmb_json_obj_end(j);
-	}
-	kmb_json_arr_end(j);
+	kmb_cli_json_tpl_kernels(j, kv, nk);
 	kmb_json_obj_end(j);
 }
 
