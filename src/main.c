@@ -21,18 +21,15 @@ static const struct kmb_cmd *const commands[] = {KMB_CMD_LIST(KMB_CMD_PTR)};
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kmbuild [--root DIR] [-j N] [-v|-q] [--json] VERB [ARGS]\n\nVerbs:\n");
-	for (size_t i = 0; i < KMB_ARRAY_SIZE(commands); i++) {
-		if (!commands[i])
-			continue;
+	for (size_t i = 0; i < KMB_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->help);
-	}
 	fprintf(f, "\nkmbuild VERB --help shows a verb's options. See kmbuild(8).\n");
 }
 
 static const struct kmb_cmd *find_cmd(const char *name)
 {
 	for (size_t i = 0; i < KMB_ARRAY_SIZE(commands); i++)
-		if (commands[i] && strcmp(commands[i]->name, name) == 0)
+		if (strcmp(commands[i]->name, name) == 0)
 			return commands[i];
 	return NULL;
 }
@@ -92,6 +89,22 @@ static int take_global_opts(struct kmb_ctx *ctx, int argc, char **argv, const ch
 	return out;
 }
 
+/* "kmbuild VERB --help" needs no setup: it answers even where the lock cannot be taken. */
+static bool only_help(int argc, char **argv)
+{
+	return argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+}
+
+/* The setup the command table asks for, then the verb. */
+static int run_cmd(const struct kmb_cmd *cmd, struct kmb_ctx *ctx, int argc, char **argv)
+{
+	int rc;
+
+	if (!only_help(argc, argv) && (cmd->flags & KMB_CMD_LOCK) && (rc = kmb_cli_lock(ctx)))
+		return rc;
+	return cmd->run(ctx, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
 	struct kmb_ctx ctx;
@@ -136,7 +149,7 @@ int main(int argc, char **argv)
 		ctx.jobs = jobs;
 	ctx.verbosity = verb;
 	ctx.json = json;
-	rc = cmd->run(&ctx, argc - 1, argv + 1);
+	rc = run_cmd(cmd, &ctx, argc - 1, argv + 1);
 	kmb_ctx_free(&ctx);
 	return rc;
 }

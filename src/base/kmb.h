@@ -11,7 +11,7 @@
 
 #define KMB_VERSION "0.1.0"
 
-/* Exit codes. Where a DKMS user scripts on a number, it is DKMS's (anchors.md §1.10). */
+/* Exit codes (kmbuild(8), EXIT STATUS). Where a DKMS user scripts on a number, it is DKMS's. */
 enum kmb_exit {
 	KMB_EXIT_OK = 0,
 	KMB_EXIT_FAIL = 1,	    /* generic failure */

@@ -22,29 +22,40 @@ bool kmb_cli_is_template_ref(const char *arg)
 	       strcmp(arg, "..");
 }
 
-static int unknown(const char *catalogue, const struct kmb_strv *names, const char *name)
+char *kmb_cli_template_suggest(const struct kmb_strv *names, const char *word)
 {
 	struct kmb_strv sug = {0};
 	struct kmb_buf b = {0};
 
-	kmb_template_suggest(names, name, 3, &sug);
+	kmb_template_suggest(names, word, 3, &sug);
 	for (size_t i = 0; i < sug.n; i++)
 		kmb_buf_printf(&b, "%s%s", i ? ", " : "", sug.v[i]);
+	kmb_strv_free(&sug);
+	if (!b.len) {
+		kmb_buf_free(&b);
+		return NULL;
+	}
+	return kmb_buf_steal(&b);
+}
+
+static int unknown(const char *catalogue, const struct kmb_strv *names, const char *name)
+{
+	char *sug = kmb_cli_template_suggest(names, name);
+
 	if (!names->n)
 		kmb_err("%s: no such file or directory, and no templates in %s", name, catalogue);
-	else if (sug.n)
+	else if (sug)
 		kmb_err("%s: unknown template (did you mean: %s?); 'kmbuild search' lists them",
-			name, b.s);
+			name, sug);
 	else
 		kmb_err("%s: no such file or directory, and no template of that name; "
 			"'kmbuild search' lists them",
 			name);
-	kmb_buf_free(&b);
-	kmb_strv_free(&sug);
+	free(sug);
 	return KMB_EXIT_NOTFOUND;
 }
 
-static void json_kernels(struct kmb_json *j, const struct kmb_tpl_kernel *kv, size_t nk)
+void kmb_cli_json_tpl_kernels(struct kmb_json *j, const struct kmb_tpl_kernel *kv, size_t nk)
 {
 	kmb_json_arr_begin(j, "kernels");
 	for (size_t i = 0; i < nk; i++) {
@@ -88,119 +99,147 @@ static void report(const struct kmb_ctx *ctx, const struct kmb_template *t, cons
 	kmb_json_str(&j, "state", state);
 	kmb_json_str(&j, "source", p ? p->origin : NULL);
 	kmb_json_str(&j, "sha256", p ? p->sha256 : NULL);
-	json_kernels(&j, kv, nk);
+	kmb_cli_json_tpl_kernels(&j, kv, nk);
 	kmb_json_obj_end(&j);
 	kmb_json_finish(&j);
 }
 
+/* The template `name` of the catalogue, loaded. 0 or a kmb_exit code, message printed. */
+static int load_named(const char *catalogue, const char *name, struct kmb_template **t)
+{
+	struct kmb_strv names = {0};
+	char err[1536];
+	int rc = 0;
+
+	kmb_template_names(catalogue, &names);
+	if (!kmb_strv_contains(&names, name)) {
+		rc = unknown(catalogue, &names, name);
+	} else {
+		char *dir = kmb_xasprintf("%s/%s", catalogue, name);
+		if (kmb_template_load(dir, t, err, sizeof(err)) < 0) {
+			kmb_err("%s", err);
+			rc = KMB_EXIT_BADCONF;
+		}
+		free(dir);
+	}
+	kmb_strv_free(&names);
+	return rc;
+}
+
+/* In-tree awareness before anything is fetched: does an installed kernel need the module (or
+ * is it --force)? When not, false with *exit_code the verb's answer. */
+static bool needed(const struct kmb_ctx *ctx, const struct kmb_template *t,
+		   const struct kmb_tpl_kernel *kv, size_t nk, bool force, int *exit_code)
+{
+	size_t builds = 0, intree = 0;
+
+	for (size_t i = 0; i < nk; i++) {
+		builds += kv[i].fit == KMB_TPL_BUILDS;
+		intree += kv[i].fit == KMB_TPL_INTREE;
+	}
+	print_kernels(ctx, t, kv, nk);
+	if (!nk || builds || force)
+		return true;
+	if (intree == nk) {
+		kmb_info(ctx,
+			 "%s: every installed kernel already has it (in-tree): nothing to build, "
+			 "nothing registered",
+			 t->name);
+		report(ctx, t, "in-tree", t->pkg->name, t->version, NULL, kv, nk);
+		*exit_code = 0;
+	} else {
+		kmb_err("%s: no installed kernel needs it (%zu in-tree, %zu outside its range): "
+			"nothing registered (--force registers it anyway)",
+			t->name, intree, nk - intree);
+		*exit_code = KMB_EXIT_EXCLUDED;
+	}
+	return false;
+}
+
+static bool already_added(const struct kmb_ctx *ctx, const char *name, const char *version)
+{
+	char *vdir = kmb_state_version_dir(ctx, name, version);
+	bool exists = kmb_exists(vdir);
+
+	free(vdir);
+	if (exists)
+		kmb_err("%s/%s is already added (kmbuild remove %s/%s --all first)", name, version,
+			name, version);
+	return exists;
+}
+
+/* Fetch (or take) the source, register it, keep the download. 0 or a kmb_exit code. */
+static int add_prepared(struct kmb_ctx *ctx, const struct kmb_template *t,
+			const struct kmb_cli_add_opts *o, const char *version,
+			const struct kmb_tpl_kernel *kv, size_t nk)
+{
+	struct kmb_tpl_prepare_opts po = {
+		.mirror = o->mirror, .source = o->source, .sha256 = o->sha256, .version = version};
+	struct kmb_tpl_prepared prep = {0};
+	char *mname = NULL, *mversion = NULL, *reason = NULL;
+	char err[1536];
+	int rc = kmb_template_prepare(ctx, t, &po, &prep, err, sizeof(err));
+
+	if (rc) {
+		kmb_err("%s", err);
+		goto out;
+	}
+	rc = kmb_registry_add(ctx, prep.tree, &mname, &mversion, &reason);
+	if (rc) {
+		kmb_err("%s: %s", t->name, reason ? reason : "add failed");
+		goto out;
+	}
+	int r = kmb_template_commit(&prep);
+	if (r < 0)
+		kmb_warn("%s: cannot keep the download in %s: %s", t->name, prep.cache,
+			 strerror(-r));
+	kmb_info(ctx, "%s/%s: added from %s", mname, mversion, prep.origin);
+	struct kmb_buf b = {0};
+	for (size_t i = 0; i < nk; i++)
+		if (kv[i].fit == KMB_TPL_BUILDS)
+			kmb_buf_printf(&b, "%s%s", b.len ? ", " : "", kv[i].release);
+	if (b.len)
+		kmb_info(ctx, "%s/%s: to build for %s: kmbuild autoinstall", mname, mversion, b.s);
+	kmb_buf_free(&b);
+	report(ctx, t, "added", mname, mversion, &prep, kv, nk);
+out:
+	free(reason);
+	free(mname);
+	free(mversion);
+	kmb_tpl_prepared_free(&prep);
+	return rc;
+}
+
 int kmb_cli_add_template(struct kmb_ctx *ctx, const char *arg, const struct kmb_cli_add_opts *o)
 {
-	char *catalogue = kmb_template_catalogue(ctx);
 	const char *at = strchr(arg, '@');
 	char *name = at ? kmb_xstrndup(arg, (size_t)(at - arg)) : kmb_xstrdup(arg);
 	const char *version = at ? at + 1 : NULL;
-	struct kmb_strv names = {0};
+	char *catalogue = NULL;
 	struct kmb_template *t = NULL;
 	struct kmb_tpl_kernel *kv = NULL;
-	struct kmb_tpl_prepared prep = {0};
 	size_t nk = 0;
-	char err[1536];
-	int rc = 0;
+	int rc;
 
 	if (!kmb_is_safe_name(name) || (version && (!*version || !kmb_is_safe_name(version)))) {
 		kmb_err("'%s' is not a template name or NAME@VERSION", arg);
 		rc = KMB_EXIT_USAGE;
 		goto out;
 	}
-	kmb_template_names(catalogue, &names);
-	if (!kmb_strv_contains(&names, name)) {
-		rc = unknown(catalogue, &names, name);
+	catalogue = kmb_template_catalogue(ctx);
+	if ((rc = load_named(catalogue, name, &t)))
 		goto out;
-	}
-	char *dir = kmb_xasprintf("%s/%s", catalogue, name);
-	int r = kmb_template_load(dir, &t, err, sizeof(err));
-	free(dir);
-	if (r < 0) {
-		kmb_err("%s", err);
-		rc = KMB_EXIT_BADCONF;
-		goto out;
-	}
-
-	/* In-tree awareness before anything is fetched. */
 	kmb_template_fit(ctx, t, &kv, &nk);
-	size_t builds = 0, intree = 0;
-	for (size_t i = 0; i < nk; i++) {
-		builds += kv[i].fit == KMB_TPL_BUILDS;
-		intree += kv[i].fit == KMB_TPL_INTREE;
-	}
-	print_kernels(ctx, t, kv, nk);
-	if (nk && !builds && !o->force) {
-		if (intree == nk) {
-			kmb_info(ctx,
-				 "%s: every installed kernel already has it (in-tree): nothing "
-				 "to build, nothing registered",
-				 t->name);
-			report(ctx, t, "in-tree", t->pkg->name, t->version, NULL, kv, nk);
-			rc = 0;
-		} else {
-			kmb_err("%s: no installed kernel needs it (%zu in-tree, %zu outside its "
-				"range): nothing registered (--force registers it anyway)",
-				t->name, intree, nk - intree);
-			rc = KMB_EXIT_EXCLUDED;
-		}
+	if (!needed(ctx, t, kv, nk, o->force, &rc))
 		goto out;
-	}
-
-	const char *pkgver = version ? version : t->version;
-	char *vdir = kmb_state_version_dir(ctx, t->pkg->name, pkgver);
-	bool exists = kmb_exists(vdir);
-	free(vdir);
-	if (exists) {
-		kmb_err("%s/%s is already added (kmbuild remove %s/%s --all first)", t->pkg->name,
-			pkgver, t->pkg->name, pkgver);
+	if (already_added(ctx, t->pkg->name, version ? version : t->version)) {
 		rc = KMB_EXIT_EXISTS;
 		goto out;
 	}
-	if (kmb_lock_take(ctx) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		rc = KMB_EXIT_LOCK;
-		goto out;
-	}
-	struct kmb_tpl_prepare_opts po = {
-		.mirror = o->mirror, .source = o->source, .sha256 = o->sha256, .version = version};
-	rc = kmb_template_prepare(ctx, t, &po, &prep, err, sizeof(err));
-	if (rc) {
-		kmb_err("%s", err);
-		goto out;
-	}
-	char *mname, *mversion, *reason;
-	rc = kmb_registry_add(ctx, prep.tree, &mname, &mversion, &reason);
-	if (rc) {
-		kmb_err("%s: %s", t->name, reason ? reason : "add failed");
-		free(reason);
-		goto out;
-	}
-	r = kmb_template_commit(&prep);
-	if (r < 0)
-		kmb_warn("%s: cannot keep the download in %s: %s", t->name, prep.cache,
-			 strerror(-r));
-	kmb_info(ctx, "%s/%s: added from %s", mname, mversion, prep.origin);
-	if (builds) {
-		struct kmb_buf b = {0};
-		for (size_t i = 0; i < nk; i++)
-			if (kv[i].fit == KMB_TPL_BUILDS)
-				kmb_buf_printf(&b, "%s%s", b.len ? ", " : "", kv[i].release);
-		kmb_info(ctx, "%s/%s: to build for %s: kmbuild autoinstall", mname, mversion, b.s);
-		kmb_buf_free(&b);
-	}
-	report(ctx, t, "added", mname, mversion, &prep, kv, nk);
-	free(mname);
-	free(mversion);
+	rc = add_prepared(ctx, t, o, version, kv, nk);
 out:
-	kmb_tpl_prepared_free(&prep);
 	kmb_tpl_kernels_free(kv, nk);
 	kmb_template_free(t);
-	kmb_strv_free(&names);
 	free(name);
 	free(catalogue);
 	return rc;

@@ -3,7 +3,6 @@
  * build and install share one shape: NAME[/VERSION] for one or more kernels, run through the
  * scheduler so several kernels build in parallel under one -j budget.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,57 +18,30 @@
 int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool install,
 			  const struct kmb_cmd *cmd)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"kernelver", required_argument, NULL, 'k'},
-					     {"force", no_argument, NULL, 'f'},
-					     {"all-kernels", no_argument, NULL, 'A'},
-					     {"no-depmod", no_argument, NULL, 'D'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	struct kmb_strv kernels = {0};
-	bool force = false, all = false, no_depmod = false;
+	static const struct option own[] = {{"no-depmod", no_argument, NULL, 'D'}, {0}};
+	struct kmb_cli_parser p;
+	bool no_depmod = false;
 	int c, rc;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			kmb_strv_push(&kernels, optarg);
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'A':
-			all = true;
-			break;
-		case 'D':
+	kmb_cli_parser_init(&p, cmd, KMB_OPT_KERNELS | KMB_OPT_FORCE | KMB_OPT_ALL_KERNELS, NULL,
+			    own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0)
+		if (c == 'D')
 			no_depmod = true;
-			break;
-		case 'h':
-			printf("Usage: kmbuild %s\n", cmd->usage);
-			kmb_strv_free(&kernels);
-			return 0;
-		default:
-			kmb_strv_free(&kernels);
-			return KMB_EXIT_USAGE;
-		}
-	}
+	if (c < 0)
+		return p.exit;
 	if (optind != argc - 1) {
 		kmb_err("%s takes one NAME[/VERSION]", cmd->name);
-		kmb_strv_free(&kernels);
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
 	}
+	bool force = p.o.force;
 	char *name = NULL, *version = NULL;
 	struct kmb_kernel_set ks = {0};
 	struct kmb_plan plan = {0};
-	if ((rc = kmb_lock_take(ctx)) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		rc = KMB_EXIT_LOCK;
-		goto out;
-	}
 	if ((rc = kmb_cli_resolve_nv(ctx, argv[optind], false, &name, &version)))
 		goto out;
-	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, all, &ks)))
+	if ((rc = kmb_cli_kernels(ctx, &p.o, &ks)))
 		goto out;
 
 	for (size_t i = 0; i < ks.n; i++) {
@@ -111,7 +83,7 @@ int kmb_cli_build_install(struct kmb_ctx *ctx, int argc, char **argv, bool insta
 out:
 	kmb_plan_free(&plan);
 	kmb_cli_kernels_free(&ks);
-	kmb_strv_free(&kernels);
+	kmb_cli_opts_free(&p.o);
 	free(name);
 	free(version);
 	return rc;

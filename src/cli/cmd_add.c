@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild add PATH|TARBALL|NAME/VERSION|TEMPLATE[@VERSION] */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,44 +11,10 @@
 #include "core/state.h"
 #include "base/util.h"
 
-static int run(struct kmb_ctx *ctx, int argc, char **argv)
+/* The source tree arg names: a path, or DKMS's "name/version" for /usr/src/<name>-<version>.
+ * 0 or a kmb_exit code, message printed. */
+static int source_path(const struct kmb_ctx *ctx, const char *arg, char **path)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'},	  {"source", required_argument, NULL, 's'},
-		{"sha256", required_argument, NULL, 'S'}, {"mirror", required_argument, NULL, 'm'},
-		{"force", no_argument, NULL, 'f'},	  {0}};
-	struct kmb_cli_add_opts topts = {0};
-	int c;
-
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("Usage: kmbuild %s\n", kmb_cmd_add.usage);
-			return 0;
-		} else if (c == 's') {
-			topts.source = optarg;
-		} else if (c == 'S') {
-			topts.sha256 = optarg;
-		} else if (c == 'm') {
-			topts.mirror = optarg;
-		} else if (c == 'f') {
-			topts.force = true;
-		} else {
-			return KMB_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		kmb_err("add takes one PATH, TARBALL, NAME/VERSION or TEMPLATE[@VERSION]");
-		return KMB_EXIT_USAGE;
-	}
-	const char *arg = argv[optind];
-	/* A bare NAME that is not a path: a module from the template catalogue. */
-	if (kmb_cli_is_template_ref(arg))
-		return kmb_cli_add_template(ctx, arg, &topts);
-	if (topts.source || topts.sha256 || topts.mirror || topts.force) {
-		kmb_err("--source, --sha256, --mirror and --force apply to templates only");
-		return KMB_EXIT_USAGE;
-	}
 	/* A template's own directory holds metadata, not a buildable tree. */
 	char *tconf = kmb_xasprintf("%s/template.conf", arg);
 	bool is_tdir = kmb_is_dir(arg) && kmb_exists(tconf);
@@ -62,25 +27,28 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 			arg, base);
 		return KMB_EXIT_USAGE;
 	}
-	char *path = kmb_xstrdup(arg);
-	/* DKMS style "name/version": the source already sits in /usr/src/<name>-<version>. */
-	if (!kmb_exists(arg) && strchr(arg, '/') && !strchr(strchr(arg, '/') + 1, '/')) {
-		free(path);
-		path = kmb_xasprintf("%s/%.*s-%s", ctx->src_dir, (int)(strchr(arg, '/') - arg), arg,
-				     strchr(arg, '/') + 1);
-		if (!kmb_exists(path)) {
-			kmb_err("%s: no such file, directory or %s", arg, path);
-			free(path);
-			return KMB_EXIT_USAGE;
-		}
+	const char *slash = strchr(arg, '/');
+	if (kmb_exists(arg) || !slash || strchr(slash + 1, '/')) {
+		*path = kmb_xstrdup(arg);
+		return 0;
 	}
-	int rc = kmb_lock_take(ctx);
-	if (rc < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		free(path);
-		return KMB_EXIT_LOCK;
+	*path = kmb_xasprintf("%s/%.*s-%s", ctx->src_dir, (int)(slash - arg), arg, slash + 1);
+	if (!kmb_exists(*path)) {
+		kmb_err("%s: no such file, directory or %s", arg, *path);
+		free(*path);
+		*path = NULL;
+		return KMB_EXIT_USAGE;
 	}
-	char *name, *version, *reason;
+	return 0;
+}
+
+static int add_source(const struct kmb_ctx *ctx, const char *arg)
+{
+	char *path, *name, *version, *reason;
+	int rc = source_path(ctx, arg, &path);
+
+	if (rc)
+		return rc;
 	rc = kmb_registry_add(ctx, path, &name, &version, &reason);
 	free(path);
 	if (rc) {
@@ -105,8 +73,49 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int run(struct kmb_ctx *ctx, int argc, char **argv)
+{
+	static const struct option own[] = {{"source", required_argument, NULL, 's'},
+					    {"sha256", required_argument, NULL, 'S'},
+					    {"mirror", required_argument, NULL, 'm'},
+					    {0}};
+	struct kmb_cli_add_opts topts = {0};
+	struct kmb_cli_parser p;
+	int c;
+
+	kmb_cli_parser_init(&p, &kmb_cmd_add, KMB_OPT_FORCE, NULL, own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0) {
+		if (c == 's')
+			topts.source = optarg;
+		else if (c == 'S')
+			topts.sha256 = optarg;
+		else if (c == 'm')
+			topts.mirror = optarg;
+	}
+	if (c < 0)
+		return p.exit;
+	topts.force = p.o.force; /* nothing to free: add takes no -k */
+	if (optind != argc - 1) {
+		kmb_err("add takes one PATH, TARBALL, NAME/VERSION or TEMPLATE[@VERSION]");
+		return KMB_EXIT_USAGE;
+	}
+	const char *arg = argv[optind];
+	/* A bare NAME that is not a path: a module from the template catalogue. */
+	if (kmb_cli_is_template_ref(arg))
+		return kmb_cli_add_template(ctx, arg, &topts);
+	if (topts.source || topts.sha256 || topts.mirror || topts.force) {
+		kmb_err("--source, --sha256, --mirror and --force apply to templates only");
+		return KMB_EXIT_USAGE;
+	}
+	return add_source(ctx, arg);
+}
+
 const struct kmb_cmd kmb_cmd_add = {
-	"add", run,
-	"add PATH|TARBALL|NAME/VERSION | TEMPLATE[@VERSION] [--source URL|PATH [--sha256 HEX]] "
-	"[--mirror URL] [--force]",
-	"register a module source (dkms.conf or kmbuild.conf), or a template by name"};
+	.name = "add",
+	.run = run,
+	.usage = "add PATH|TARBALL|NAME/VERSION | TEMPLATE[@VERSION] [--source URL|PATH [--sha256 "
+		 "HEX]] "
+		 "[--mirror URL] [--force]",
+	.help = "register a module source (dkms.conf or kmbuild.conf), or a template by name",
+	.flags = KMB_CMD_LOCK,
+};

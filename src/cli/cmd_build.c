@@ -8,5 +8,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_build = {
-	"build", run, "build NAME[/VERSION] [-k KERNEL[/ARCH]]... [--all-kernels] [--force]",
-	"build a module for kernels (in parallel)"};
+	.name = "build",
+	.run = run,
+	.usage = "build NAME[/VERSION] [-k KERNEL[/ARCH]]... [--all-kernels] [--force]",
+	.help = "build a module for kernels (in parallel)",
+	.flags = KMB_CMD_LOCK,
+};

@@ -5,7 +5,6 @@
  * --force). --check only reports: exit 0 when current, 1 when regeneration is needed.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,107 +69,99 @@ static void json_one(struct kmb_json *j, const struct kmb_ctx *ctx,
 	kmb_json_obj_end(j);
 }
 
-static int run(struct kmb_ctx *ctx, int argc, char **argv)
+/* After a regeneration, what the new image holds; else what was found. */
+static void print_result(const struct kmb_ctx *ctx, const char *release,
+			 const struct kmb_initramfs_check *ck, bool regenerated)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"kernelver", required_argument, NULL, 'k'},
-					     {"check", no_argument, NULL, 'c'},
-					     {"force", no_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	struct kmb_strv kernels = {0};
-	bool check = false, force = false;
-	int c, rc = 0;
+	if (!regenerated) {
+		print_text(ctx, ck);
+		return;
+	}
+	struct kmb_initramfs_check after;
+	char *err = NULL;
+	if (kmb_initramfs_check(ctx, release, &after, &err) == 0)
+		print_text(ctx, &after);
+	free(err);
+	kmb_initramfs_check_free(&after);
+}
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:cfh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			kmb_strv_push(&kernels, optarg);
-			break;
-		case 'c':
-			check = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'h':
-			printf("Usage: kmbuild %s\n", kmb_cmd_initramfs.usage);
-			kmb_strv_free(&kernels);
-			return 0;
-		default:
-			kmb_strv_free(&kernels);
-			return KMB_EXIT_USAGE;
+/* Check one kernel's initramfs and, unless check, regenerate it when stale (or force).
+ * Returns 0 or a kmb_exit code; *stop when the check itself failed. */
+static int one_kernel(const struct kmb_ctx *ctx, const char *release, bool check, bool force,
+		      struct kmb_json *j, bool *stop)
+{
+	struct kmb_initramfs_check ck;
+	char *err = NULL, *rerr = NULL;
+	bool ran = false;
+	int r = kmb_initramfs_check(ctx, release, &ck, &err), gr = 0, rc = 0;
+
+	if (r < 0) {
+		kmb_err("%s", err ? err : "cannot check the initramfs");
+		free(err);
+		kmb_initramfs_check_free(&ck);
+		*stop = true;
+		return r == -EINVAL ? KMB_EXIT_BADCONF : KMB_EXIT_FAIL;
+	}
+	if (check) {
+		if (ck.needed)
+			rc = KMB_EXIT_FAIL;
+	} else if (!ck.image_exists && ck.backend.backend != KMB_IRB_NONE && !(force && ck.image)) {
+		/* Without an image there is nothing kmbuild would be keeping in step. */
+	} else if (ck.needed || force) {
+		if (!ctx->json)
+			kmb_info(ctx, "%s: regenerating with %s: %s", ck.kernel,
+				 kmb_irb_name(ck.backend.backend),
+				 force && !ck.needed ? "--force" : ck.reason);
+		ran = true;
+		gr = kmb_initramfs_regenerate(ctx, &ck, &rerr);
+		if (gr < 0) {
+			kmb_err("%s: %s", ck.kernel, rerr);
+			rc = KMB_EXIT_FAIL;
 		}
 	}
+	if (ctx->json)
+		json_one(j, ctx, &ck, ran, gr, rerr);
+	else if (ctx->verbosity >= KMB_NORMAL)
+		print_result(ctx, release, &ck, ran && gr == 0);
+	free(rerr);
+	free(err);
+	kmb_initramfs_check_free(&ck);
+	return rc;
+}
+
+static int run(struct kmb_ctx *ctx, int argc, char **argv)
+{
+	static const struct option own[] = {{"check", no_argument, NULL, 'c'}, {0}};
+	struct kmb_cli_parser p;
+	struct kmb_kernel_set ks = {0};
+	struct kmb_json j;
+	bool check = false, stop = false;
+	int c, rc = 0;
+
+	kmb_cli_parser_init(&p, &kmb_cmd_initramfs, KMB_OPT_KERNELS | KMB_OPT_FORCE, "c", own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0)
+		check |= c == 'c';
+	if (c < 0)
+		return p.exit;
+	bool force = p.o.force;
 	if (optind != argc || (check && force)) {
 		kmb_err("usage: kmbuild %s", kmb_cmd_initramfs.usage);
-		kmb_strv_free(&kernels);
-		return KMB_EXIT_USAGE;
-	}
-	struct kmb_kernel_set ks = {0};
-	if ((rc = kmb_cli_kernels(ctx, kernels.v, kernels.n, false, &ks))) {
-		kmb_strv_free(&kernels);
-		return rc;
-	}
-	/* Regenerating writes /boot: one kmbuild at a time, as for builds. */
-	if (!check && kmb_lock_take(ctx) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		rc = KMB_EXIT_LOCK;
+		rc = KMB_EXIT_USAGE;
 		goto out;
 	}
-	struct kmb_json j;
+	if ((rc = kmb_cli_kernels(ctx, &p.o, &ks)))
+		goto out;
+	/* Regenerating writes /boot: one kmbuild at a time, as for builds. --check only
+	 * reads, so it needs no lock (and works where the lock cannot be taken). */
+	if (!check && (rc = kmb_cli_lock(ctx)))
+		goto out;
 	if (ctx->json) {
 		kmb_json_init(&j, stdout);
 		kmb_json_arr_begin(&j, NULL);
 	}
-	for (size_t i = 0; i < ks.n; i++) {
-		struct kmb_initramfs_check ck;
-		char *err = NULL, *rerr = NULL;
-		int r = kmb_initramfs_check(ctx, ks.k[i]->release, &ck, &err);
-		if (r < 0) {
-			kmb_err("%s", err ? err : "cannot check the initramfs");
-			free(err);
-			kmb_initramfs_check_free(&ck);
-			rc = r == -EINVAL ? KMB_EXIT_BADCONF : KMB_EXIT_FAIL;
-			break;
-		}
-		bool ran = false;
-		int gr = 0;
-		if (check) {
-			if (ck.needed)
-				rc = KMB_EXIT_FAIL;
-		} else if (!ck.image_exists && ck.backend.backend != KMB_IRB_NONE &&
-			   !(force && ck.image)) {
-			/* Without an image there is nothing kmbuild would be keeping in step. */
-		} else if (ck.needed || force) {
-			if (!ctx->json)
-				kmb_info(ctx, "%s: regenerating with %s: %s", ck.kernel,
-					 kmb_irb_name(ck.backend.backend),
-					 force && !ck.needed ? "--force" : ck.reason);
-			ran = true;
-			gr = kmb_initramfs_regenerate(ctx, &ck, &rerr);
-			if (gr < 0) {
-				kmb_err("%s: %s", ck.kernel, rerr);
-				rc = KMB_EXIT_FAIL;
-			}
-		}
-		if (ctx->json) {
-			json_one(&j, ctx, &ck, ran, gr, rerr);
-		} else if (ctx->verbosity >= KMB_NORMAL) {
-			if (ran && gr == 0) {
-				struct kmb_initramfs_check after;
-				char *e2 = NULL;
-				if (kmb_initramfs_check(ctx, ks.k[i]->release, &after, &e2) == 0)
-					print_text(ctx, &after);
-				free(e2);
-				kmb_initramfs_check_free(&after);
-			} else {
-				print_text(ctx, &ck);
-			}
-		}
-		free(rerr);
-		kmb_initramfs_check_free(&ck);
+	for (size_t i = 0; i < ks.n && !stop; i++) {
+		int r = one_kernel(ctx, ks.k[i]->release, check, force, &j, &stop);
+		rc = r ? r : rc;
 	}
 	if (ctx->json) {
 		kmb_json_arr_end(&j);
@@ -178,10 +169,13 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	}
 out:
 	kmb_cli_kernels_free(&ks);
-	kmb_strv_free(&kernels);
+	kmb_cli_opts_free(&p.o);
 	return rc;
 }
 
 const struct kmb_cmd kmb_cmd_initramfs = {
-	"initramfs", run, "initramfs [-k KERNEL]... [--check | --force] [--json]",
-	"check or regenerate the initramfs against the modules kmbuild installed"};
+	.name = "initramfs",
+	.run = run,
+	.usage = "initramfs [-k KERNEL]... [--check | --force] [--json]",
+	.help = "check or regenerate the initramfs against the modules kmbuild installed",
+};

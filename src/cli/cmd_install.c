@@ -8,6 +8,10 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_install = {
-	"install", run,
-	"install NAME[/VERSION] [-k KERNEL[/ARCH]]... [--all-kernels] [--force] [--no-depmod]",
-	"build if needed, then install into /lib/modules/KERNEL"};
+	.name = "install",
+	.run = run,
+	.usage = "install NAME[/VERSION] [-k KERNEL[/ARCH]]... [--all-kernels] [--force] "
+		 "[--no-depmod]",
+	.help = "build if needed, then install into /lib/modules/KERNEL",
+	.flags = KMB_CMD_LOCK,
+};

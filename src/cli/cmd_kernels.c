@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild kernels: what kmbuild can build for. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +20,12 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	size_t n;
 	struct kmb_json j;
 
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage: kmbuild %s\n", kmb_cmd_kernels.usage);
-		return 0;
-	}
-	if (argc > 1) {
+	struct kmb_cli_parser p;
+
+	kmb_cli_parser_init(&p, &kmb_cmd_kernels, 0, NULL, NULL);
+	if (kmb_cli_next_opt(&p, argc, argv) < 0)
+		return p.exit;
+	if (optind < argc) {
 		kmb_err("kernels takes no arguments");
 		return KMB_EXIT_USAGE;
 	}
@@ -80,5 +80,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-const struct kmb_cmd kmb_cmd_kernels = {"kernels", run, "kernels [--json]",
-					"list kernels: headers, arch, signing hash, compression"};
+const struct kmb_cmd kmb_cmd_kernels = {
+	.name = "kernels",
+	.run = run,
+	.usage = "kernels [--json]",
+	.help = "list kernels: headers, arch, signing hash, compression",
+};

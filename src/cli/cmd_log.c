@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild log NAME[/VERSION] -k KERNEL: print the build log of that build. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,34 +11,25 @@
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"path", no_argument, NULL, 'p'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *kernel = NULL;
+	static const struct option own[] = {{"path", no_argument, NULL, 'p'}, {0}};
+	struct kmb_cli_parser p;
 	bool path_only = false;
 	int c, rc;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
-		if (c == 'k') {
-			kernel = optarg;
-		} else if (c == 'p') {
-			path_only = true;
-		} else if (c == 'h') {
-			printf("Usage: kmbuild %s\n", kmb_cmd_log.usage);
-			return 0;
-		} else {
-			return KMB_EXIT_USAGE;
-		}
-	}
+	kmb_cli_parser_init(&p, &kmb_cmd_log, KMB_OPT_RELEASES, NULL, own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0)
+		path_only |= c == 'p';
+	if (c < 0)
+		return p.exit;
+	char *name = NULL, *version = NULL;
+	const char *kernel = kmb_cli_opts_kernel(&p.o);
 	if (optind != argc - 1) {
 		kmb_err("usage: kmbuild %s", kmb_cmd_log.usage);
-		return KMB_EXIT_USAGE;
+		rc = KMB_EXIT_USAGE;
+		goto out;
 	}
-	char *name, *version;
 	if ((rc = kmb_cli_resolve_nv(ctx, argv[optind], true, &name, &version)))
-		return rc;
+		goto out;
 	struct kmb_entry *v;
 	size_t n;
 	const struct kmb_entry *pick = NULL;
@@ -67,10 +57,16 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		free(failed);
 	}
 	kmb_entries_free(v, n);
+out:
+	kmb_cli_opts_free(&p.o);
 	free(name);
 	free(version);
 	return rc;
 }
 
-const struct kmb_cmd kmb_cmd_log = {"log", run, "log NAME[/VERSION] [-k KERNEL] [--path]",
-				    "show the make.log of a build"};
+const struct kmb_cmd kmb_cmd_log = {
+	.name = "log",
+	.run = run,
+	.usage = "log NAME[/VERSION] [-k KERNEL] [--path]",
+	.help = "show the make.log of a build",
+};

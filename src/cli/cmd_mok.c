@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild mok generate|status|enroll: the signing key pair and its Secure Boot standing. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,31 +40,23 @@ struct mok_opts {
 	bool force, cert_only;
 };
 
+/* 0, or the verb's exit code (after --help, 0) with the message printed. */
 static int parse(int argc, char **argv, struct mok_opts *o)
 {
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'K'},
-		{"cert", required_argument, NULL, 'C'},
+	static const struct option own[] = {
 		{"bits", required_argument, NULL, 'b'},
 		{"days", required_argument, NULL, 'd'},
 		{"cn", required_argument, NULL, 'n'},
-		{"force", no_argument, NULL, 'f'},
 		{"cert-only", no_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{0},
 	};
+	struct kmb_cli_parser p;
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+	kmb_cli_parser_init(&p, &kmb_cmd_mok, KMB_OPT_FORCE | KMB_OPT_KEYPAIR, "+", own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0) {
 		switch (c) {
-		case 'K':
-			o->key = optarg;
-			break;
-		case 'C':
-			o->cert = optarg;
-			break;
 		case 'n':
 			o->cn = optarg;
 			break;
@@ -76,28 +67,26 @@ static int parse(int argc, char **argv, struct mok_opts *o)
 			if (*end || v <= 0 || v > 100000) {
 				kmb_err("mok: --%s '%s' is not a positive number",
 					c == 'b' ? "bits" : "days", optarg);
-				return -1;
+				kmb_cli_opts_free(&p.o);
+				return KMB_EXIT_USAGE;
 			}
 			*(c == 'b' ? &o->bits : &o->days) = (int)v;
 			break;
 		}
-		case 'f':
-			o->force = true;
-			break;
 		case 'c':
 			o->cert_only = true;
 			break;
-		case 'h':
-			fputs(help_text, stdout);
-			return 1;
-		default:
-			fputs(help_text, stderr);
-			return -1;
 		}
 	}
+	if (c < 0)
+		return p.exit;
+	o->force = p.o.force;
+	o->key = p.o.key;
+	o->cert = p.o.cert;
+	kmb_cli_opts_free(&p.o);
 	if (optind < argc) {
 		kmb_err("mok: unexpected argument '%s'", argv[optind]);
-		return -1;
+		return KMB_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -294,6 +283,79 @@ static void json_tri(struct kmb_json *j, const char *key, int v)
 		kmb_json_bool(j, key, v > 0);
 }
 
+static void status_json(const struct kmb_efi_state *st, const struct subject *s,
+			const struct kmb_cert_info *ci, const char *keyerr)
+{
+	struct kmb_json j;
+	kmb_json_init(&j, stdout);
+	kmb_json_obj_begin(&j, NULL);
+	kmb_json_bool(&j, "efi", st->efi);
+	json_tri(&j, "secure_boot", st->secure_boot);
+	json_tri(&j, "setup_mode", st->setup_mode);
+	json_tri(&j, "mok_trusted", st->mok_trusted);
+	kmb_json_str(&j, "key", s->kp.key);
+	kmb_json_str(&j, "cert", s->kp.cert);
+	kmb_json_str(&j, "origin", s->kp.origin);
+	kmb_json_str(&j, "why", s->kp.why);
+	kmb_json_str(&j, "error", s->err[0] ? s->err : keyerr[0] ? keyerr : NULL);
+	if (s->cert) {
+		kmb_json_obj_begin(&j, "certificate");
+		kmb_json_str(&j, "subject", ci->subject);
+		kmb_json_str(&j, "signer", ci->cn);
+		kmb_json_str(&j, "serial", ci->serial);
+		kmb_json_str(&j, "key", ci->key_desc);
+		kmb_json_str(&j, "not_before", ci->not_before);
+		kmb_json_str(&j, "not_after", ci->not_after);
+		kmb_json_bool(&j, "expired", ci->expired);
+		kmb_json_str(&j, "sha1", ci->sha1);
+		kmb_json_str(&j, "sha256", ci->sha256);
+		kmb_json_bool(&j, "eku_code_signing", ci->eku_codesign);
+		kmb_json_bool(&j, "eku_module_signing", ci->eku_modsign);
+		kmb_json_obj_end(&j);
+	}
+	json_tri(&j, "enrolled", st->enrolled);
+	json_tri(&j, "pending", st->pending);
+	json_tri(&j, "pending_delete", st->pending_delete);
+	kmb_json_int(&j, "mok_certificates", (long long)st->n_mok_certs);
+	kmb_json_str(&j, "mok_list_error", st->list_error);
+	kmb_json_str(&j, "verdict", verdict(st, s));
+	kmb_json_obj_end(&j);
+	kmb_json_finish(&j);
+}
+
+static void status_text(const struct kmb_efi_state *st, const struct subject *s,
+			const struct kmb_cert_info *ci, const char *keyerr)
+{
+	printf("UEFI:          %s\n", st->efi ? "yes" : "no (no /sys/firmware/efi)");
+	printf("Secure Boot:   %s\n", tri_text(st->secure_boot, "enabled", "disabled",
+					       "unknown (no SecureBoot variable)"));
+	printf("Setup Mode:    %s\n",
+	       tri_text(st->setup_mode, "yes (no platform key)", "no", "unknown"));
+	if (s->kp.key || s->kp.cert) {
+		printf("key:           %s\n", s->kp.key ? s->kp.key : "(none)");
+		printf("certificate:   %s\n", s->kp.cert);
+		printf("picked:        %s\n", s->kp.why);
+	}
+	if (s->err[0])
+		printf("problem:       %s\n", s->err);
+	else if (keyerr[0])
+		printf("problem:       %s\n", keyerr);
+	if (s->cert)
+		print_cert(ci);
+	printf("MokListRT:     %s\n", mok_list_text(st, s));
+	if (st->enrolled >= 0 || st->n_mok_certs)
+		printf("               %zu X.509 certificate%s enrolled in total\n",
+		       st->n_mok_certs, st->n_mok_certs == 1 ? "" : "s");
+	printf("MokNew:        %s\n", mok_new_text(st));
+	if (st->pending_delete > 0)
+		printf("MokDel:        deletion of this certificate pending\n");
+	printf("MokListTrustedRT: %s\n",
+	       tri_text(st->mok_trusted, "1 (kernel may trust MOK keys for modules)",
+			"0 (MOK keys not trusted for modules: mokutil --trust-mok)",
+			"absent (Debian 6.1 kernels trust MOK keys anyway; upstream needs it)"));
+	printf("verdict:       %s\n", verdict(st, s));
+}
+
 static int cmd_status(struct kmb_ctx *ctx, const struct mok_opts *o)
 {
 	struct kmb_efi_state st;
@@ -306,74 +368,10 @@ static int cmd_status(struct kmb_ctx *ctx, const struct mok_opts *o)
 		kmb_cert_describe(s.cert, &ci);
 	key_problem(ctx, &s, keyerr, sizeof(keyerr));
 	kmb_efi_state_read(ctx, s.der, s.der_len, &st);
-
-	if (ctx->json) {
-		struct kmb_json j;
-		kmb_json_init(&j, stdout);
-		kmb_json_obj_begin(&j, NULL);
-		kmb_json_bool(&j, "efi", st.efi);
-		json_tri(&j, "secure_boot", st.secure_boot);
-		json_tri(&j, "setup_mode", st.setup_mode);
-		json_tri(&j, "mok_trusted", st.mok_trusted);
-		kmb_json_str(&j, "key", s.kp.key);
-		kmb_json_str(&j, "cert", s.kp.cert);
-		kmb_json_str(&j, "origin", s.kp.origin);
-		kmb_json_str(&j, "why", s.kp.why);
-		kmb_json_str(&j, "error", s.err[0] ? s.err : keyerr[0] ? keyerr : NULL);
-		if (s.cert) {
-			kmb_json_obj_begin(&j, "certificate");
-			kmb_json_str(&j, "subject", ci.subject);
-			kmb_json_str(&j, "signer", ci.cn);
-			kmb_json_str(&j, "serial", ci.serial);
-			kmb_json_str(&j, "key", ci.key_desc);
-			kmb_json_str(&j, "not_before", ci.not_before);
-			kmb_json_str(&j, "not_after", ci.not_after);
-			kmb_json_bool(&j, "expired", ci.expired);
-			kmb_json_str(&j, "sha1", ci.sha1);
-			kmb_json_str(&j, "sha256", ci.sha256);
-			kmb_json_bool(&j, "eku_code_signing", ci.eku_codesign);
-			kmb_json_bool(&j, "eku_module_signing", ci.eku_modsign);
-			kmb_json_obj_end(&j);
-		}
-		json_tri(&j, "enrolled", st.enrolled);
-		json_tri(&j, "pending", st.pending);
-		json_tri(&j, "pending_delete", st.pending_delete);
-		kmb_json_int(&j, "mok_certificates", (long long)st.n_mok_certs);
-		kmb_json_str(&j, "mok_list_error", st.list_error);
-		kmb_json_str(&j, "verdict", verdict(&st, &s));
-		kmb_json_obj_end(&j);
-		kmb_json_finish(&j);
-	} else {
-		printf("UEFI:          %s\n", st.efi ? "yes" : "no (no /sys/firmware/efi)");
-		printf("Secure Boot:   %s\n", tri_text(st.secure_boot, "enabled", "disabled",
-						       "unknown (no SecureBoot variable)"));
-		printf("Setup Mode:    %s\n",
-		       tri_text(st.setup_mode, "yes (no platform key)", "no", "unknown"));
-		if (s.kp.key || s.kp.cert) {
-			printf("key:           %s\n", s.kp.key ? s.kp.key : "(none)");
-			printf("certificate:   %s\n", s.kp.cert);
-			printf("picked:        %s\n", s.kp.why);
-		}
-		if (s.err[0])
-			printf("problem:       %s\n", s.err);
-		else if (keyerr[0])
-			printf("problem:       %s\n", keyerr);
-		if (s.cert)
-			print_cert(&ci);
-		printf("MokListRT:     %s\n", mok_list_text(&st, &s));
-		if (st.enrolled >= 0 || st.n_mok_certs)
-			printf("               %zu X.509 certificate%s enrolled in total\n",
-			       st.n_mok_certs, st.n_mok_certs == 1 ? "" : "s");
-		printf("MokNew:        %s\n", mok_new_text(&st));
-		if (st.pending_delete > 0)
-			printf("MokDel:        deletion of this certificate pending\n");
-		printf("MokListTrustedRT: %s\n",
-		       tri_text(st.mok_trusted, "1 (kernel may trust MOK keys for modules)",
-				"0 (MOK keys not trusted for modules: mokutil --trust-mok)",
-				"absent (Debian 6.1 kernels trust MOK keys anyway; upstream needs "
-				"it)"));
-		printf("verdict:       %s\n", verdict(&st, &s));
-	}
+	if (ctx->json)
+		status_json(&st, &s, &ci, keyerr);
+	else
+		status_text(&st, &s, &ci, keyerr);
 	subject_free(&s);
 	return KMB_EXIT_OK;
 }
@@ -468,9 +466,8 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		return argc < 2 ? KMB_EXIT_USAGE : KMB_EXIT_OK;
 	}
 	sub = argv[1];
-	r = parse(argc - 1, argv + 1, &o);
-	if (r != 0)
-		return r > 0 ? KMB_EXIT_OK : KMB_EXIT_USAGE;
+	if ((r = parse(argc - 1, argv + 1, &o)))
+		return r;
 	if (!strcmp(sub, "generate"))
 		return cmd_generate(ctx, &o);
 	if (!o.cert && o.key) {
@@ -491,8 +488,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_mok = {
-	"mok",
-	run,
-	"mok generate|status|enroll [OPTIONS]",
-	"manage the module signing key pair (MOK) and its Secure Boot enrolment",
+	.name = "mok",
+	.run = run,
+	.usage = "mok generate|status|enroll [OPTIONS]",
+	.help = "manage the module signing key pair (MOK) and its Secure Boot enrolment",
+	.help_text = help_text,
 };

@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,17 +106,11 @@ static int copy_skeleton(const char *from, const char *to, const char *name, cha
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
-	int c;
+	struct kmb_cli_parser p;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("Usage: kmbuild %s\n", kmb_cmd_new.usage);
-			return 0;
-		}
-		return KMB_EXIT_USAGE;
-	}
+	kmb_cli_parser_init(&p, &kmb_cmd_new, 0, NULL, NULL);
+	if (kmb_cli_next_opt(&p, argc, argv) < 0)
+		return p.exit;
 	if (argc - optind < 1 || argc - optind > 2) {
 		kmb_err("new takes a module NAME and optionally a DIR");
 		return KMB_EXIT_USAGE;
@@ -160,5 +153,9 @@ out:
 	return rc;
 }
 
-const struct kmb_cmd kmb_cmd_new = {"new", run, "new NAME [DIR]",
-				    "write a minimal buildable module project (from the skeleton)"};
+const struct kmb_cmd kmb_cmd_new = {
+	.name = "new",
+	.run = run,
+	.usage = "new NAME [DIR]",
+	.help = "write a minimal buildable module project (from the skeleton)",
+};

@@ -5,7 +5,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +15,12 @@
 #include "sign/sign.h"
 #include "core/state.h"
 #include "base/util.h"
+#include "signed.h"
+
+#define USAGE "resign [-k KERNEL]... [--key KEY --cert CERT] [--hash H]"
 
 static const char help_text[] =
-	"Usage: kmbuild resign [-k KERNEL]... [--key KEY --cert CERT] [--hash H]\n"
+	"Usage: kmbuild " USAGE "\n"
 	"\n"
 	"Re-sign every kmbuild-installed module (plain, .ko.xz, .ko.zst, .ko.gz) of the given\n"
 	"kernels (default: every kernel with installed modules) with the current key, as\n"
@@ -39,6 +41,20 @@ struct kjob {
 	struct kmb_strv paths; /* absolute */
 	size_t first, count;   /* slice of the global batch */
 };
+
+/* One run: the jobs, and every path to sign in kernel order. */
+struct resign {
+	struct kjob *jobs;
+	size_t njobs;
+	struct kmb_strv all;	   /* the jobs' paths, each job a slice */
+	struct kmb_cli_signed res; /* per path of all */
+	char *cert_used;
+};
+
+static bool needs_resign(const struct kmb_entry *e)
+{
+	return e->kernel && (e->state == KMB_ST_INSTALLED || e->state == KMB_ST_BROKEN);
+}
 
 static bool is_module_name(const char *n)
 {
@@ -88,85 +104,32 @@ static int update_records(const struct kmb_ctx *ctx, const struct kmb_entry *e)
 	return r;
 }
 
-static int run(struct kmb_ctx *ctx, int argc, char **argv)
+static struct kjob *job_for(struct resign *r, const char *kernel)
 {
-	static const struct option opts[] = {
-		{"kernel", required_argument, NULL, 'k'}, {"key", required_argument, NULL, 'K'},
-		{"cert", required_argument, NULL, 'C'},	  {"hash", required_argument, NULL, 'H'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
-	};
-	const char *key = NULL, *cert = NULL, *hash_opt = NULL;
-	struct kmb_strv want = {0};
-	struct kmb_entry *ents = NULL;
-	size_t nents = 0;
-	struct kjob *jobs = NULL;
-	size_t njobs = 0;
-	char err[1024];
-	int c, r, ret = KMB_EXIT_OK;
+	for (size_t x = 0; x < r->njobs; x++)
+		if (!strcmp(r->jobs[x].kernel, kernel))
+			return &r->jobs[x];
+	r->jobs = kmb_xrealloc(r->jobs, (r->njobs + 1) * sizeof(*r->jobs));
+	struct kjob *j = &r->jobs[r->njobs++];
+	memset(j, 0, sizeof(*j));
+	j->kernel = kmb_xstrdup(kernel);
+	return j;
+}
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+k:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			kmb_strv_push(&want, optarg);
-			break;
-		case 'K':
-			key = optarg;
-			break;
-		case 'C':
-			cert = optarg;
-			break;
-		case 'H':
-			hash_opt = optarg;
-			break;
-		case 'h':
-			fputs(help_text, stdout);
-			kmb_strv_free(&want);
-			return KMB_EXIT_OK;
-		default:
-			fputs(help_text, stderr);
-			kmb_strv_free(&want);
-			return KMB_EXIT_USAGE;
-		}
-	}
-	if (optind < argc || !key != !cert || (hash_opt && !kmb_sign_hash_supported(hash_opt))) {
-		kmb_err("resign: %s", optind < argc   ? "unexpected argument"
-				      : !key != !cert ? "--key and --cert go together"
-						      : "--hash: not a module signature hash");
-		kmb_strv_free(&want);
-		return KMB_EXIT_USAGE;
-	}
-	r = kmb_lock_take(ctx);
-	if (r < 0) {
-		kmb_err("resign: cannot take the state lock: %s", strerror(-r));
-		kmb_strv_free(&want);
-		return KMB_EXIT_LOCK;
-	}
-	kmb_state_list(ctx, NULL, NULL, NULL, &ents, &nents);
-
-	/* Group installed entries by kernel, keeping the order of the listing. */
+/* Installed files (recorded root-relative) and built copies, grouped by kernel in the order
+ * of the listing. */
+static void collect(const struct kmb_ctx *ctx, const struct kmb_entry *ents, size_t nents,
+		    const struct kmb_strv *want, struct resign *r)
+{
 	for (size_t i = 0; i < nents; i++) {
 		const struct kmb_entry *e = &ents[i];
-		struct kjob *j = NULL;
-
-		if (e->state != KMB_ST_INSTALLED && e->state != KMB_ST_BROKEN)
+		if (!needs_resign(e) || (want->n && !kmb_strv_contains(want, e->kernel)))
 			continue;
-		if (!e->kernel || (want.n && !kmb_strv_contains(&want, e->kernel)))
-			continue;
-		for (size_t x = 0; x < njobs; x++)
-			if (!strcmp(jobs[x].kernel, e->kernel))
-				j = &jobs[x];
-		if (!j) {
-			jobs = kmb_xrealloc(jobs, (njobs + 1) * sizeof(*jobs));
-			j = &jobs[njobs++];
-			memset(j, 0, sizeof(*j));
-			j->kernel = kmb_xstrdup(e->kernel);
-		}
+		struct kjob *j = job_for(r, e->kernel);
 		struct kmb_installed_file *f;
 		size_t n;
 		if (kmb_state_installed_files(ctx, e->name, e->version, e->kernel, e->arch, &f,
 					      &n) == 0) {
-			/* Recorded paths are root-relative. */
 			for (size_t x = 0; x < n; x++) {
 				char *abs = kmb_root_path(ctx, f[x].path);
 				if (!kmb_strv_contains(&j->paths, abs))
@@ -177,172 +140,239 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		}
 		add_built(ctx, e, &j->paths);
 	}
-	for (size_t i = 0; i < want.n; i++) {
+	for (size_t i = 0; i < want->n; i++) {
 		bool found = false;
-		for (size_t x = 0; x < njobs; x++)
-			found |= !strcmp(jobs[x].kernel, want.v[i]);
+		for (size_t x = 0; x < r->njobs; x++)
+			found |= !strcmp(r->jobs[x].kernel, want->v[i]);
 		if (!found)
-			kmb_info(ctx, "%s: no kmbuild-installed modules", want.v[i]);
+			kmb_info(ctx, "%s: no kmbuild-installed modules", want->v[i]);
 	}
+}
 
-	/* Each kernel's hash; kernels that do not verify signatures are skipped. */
-	for (size_t x = 0; x < njobs; x++) {
-		struct kjob *j = &jobs[x];
+/* Each kernel's hash; kernels that do not verify signatures are skipped. 0 or a kmb_exit code
+ * for a kernel whose hash cannot be told. */
+static int decide_hashes(const struct kmb_ctx *ctx, struct resign *r, const char *hash_opt)
+{
+	int ret = 0;
+
+	for (size_t x = 0; x < r->njobs; x++) {
+		struct kjob *j = &r->jobs[x];
 		if (hash_opt) {
 			j->hash = hash_opt;
 			continue;
 		}
 		kmb_kernel_open(ctx, j->kernel, &j->k);
-		r = kmb_sign_decide(j->k, &j->hash, j->why, sizeof(j->why));
-		if (r < 0 || (r == 0 && j->k->n_cfg == 0)) {
+		int d = kmb_sign_decide(j->k, &j->hash, j->why, sizeof(j->why));
+		if (d < 0 || (d == 0 && j->k->n_cfg == 0)) {
 			kmb_err("resign: %s: %s; pass --hash to re-sign anyway", j->kernel, j->why);
 			ret = KMB_EXIT_NOTFOUND;
 			j->hash = NULL;
-		} else if (r == 0) {
+		} else if (d == 0) {
 			kmb_info(ctx, "%s: skipped: %s", j->kernel, j->why);
 		}
 	}
+	/* The paths of the kernels to re-sign, each kernel a slice of r->all. */
+	for (size_t x = 0; x < r->njobs; x++) {
+		struct kjob *j = &r->jobs[x];
+		j->first = r->all.n;
+		for (size_t i = 0; j->hash && i < j->paths.n; i++)
+			kmb_strv_push(&r->all, j->paths.v[i]);
+		j->count = r->all.n - j->first;
+	}
+	return ret;
+}
 
-	/* One batch per hash (kernels rarely differ), in kernel order. */
-	struct kmb_strv all = {0};
-	for (size_t x = 0; x < njobs; x++) {
-		jobs[x].first = all.n;
-		if (jobs[x].hash)
-			for (size_t i = 0; i < jobs[x].paths.n; i++)
-				kmb_strv_push(&all, jobs[x].paths.v[i]);
-		jobs[x].count = all.n - jobs[x].first;
+static bool same_hash(const struct kjob *a, const struct kjob *b)
+{
+	return a->hash && b->hash && !strcmp(a->hash, b->hash);
+}
+
+/* Sign every path of the kernels that share jobs[x]'s hash with one signer (kernels rarely
+ * differ), results back in r->res at their place in r->all. 0 or a kmb_exit code. */
+static int sign_batch(const struct kmb_ctx *ctx, struct resign *r, size_t x, const char *key,
+		      const char *cert)
+{
+	struct kmb_signer *s = NULL;
+	char err[1024];
+	int o = kmb_signer_open(ctx, r->jobs[x].hash, key, cert, &s, err, sizeof(err));
+
+	if (o < 0) {
+		kmb_err("%s", err);
+		return o == -ENOENT ? KMB_EXIT_NOTFOUND : KMB_EXIT_FAIL;
 	}
-	if (all.n == 0) {
-		if (njobs == 0 && !want.n)
-			kmb_info(ctx, "no kmbuild-installed modules: nothing to re-sign");
-		kmb_strv_free(&all);
-		goto out;
+	size_t *idx = kmb_xcalloc(r->all.n, sizeof(*idx)), nb = 0;
+	const char **paths = kmb_xcalloc(r->all.n, sizeof(*paths));
+	for (size_t y = x; y < r->njobs; y++)
+		for (size_t i = 0; same_hash(&r->jobs[y], &r->jobs[x]) && i < r->jobs[y].count;
+		     i++) {
+			idx[nb] = r->jobs[y].first + i;
+			paths[nb++] = r->all.v[r->jobs[y].first + i];
+		}
+	struct kmb_cli_signed b;
+	kmb_cli_signed_init(&b, nb);
+	kmb_sign_many(s, paths, nb, ctx->jobs, true, b.rcs, b.errs);
+	for (size_t i = 0; i < nb; i++) {
+		r->res.rcs[idx[i]] = b.rcs[i];
+		r->res.errs[idx[i]] = b.errs[i];
+		b.errs[i] = NULL; /* moved */
 	}
-	int *rcs = kmb_xcalloc(all.n, sizeof(*rcs));
-	char **errs = kmb_xcalloc(all.n, sizeof(*errs));
-	const char *cert_used = NULL;
-	for (size_t x = 0; x < njobs; x++) {
-		if (!jobs[x].hash || !jobs[x].count)
-			continue;
+	if (!r->cert_used)
+		r->cert_used = kmb_xstrdup(kmb_signer_cert_path(s));
+	kmb_cli_signed_free(&b);
+	free(paths);
+	free(idx);
+	kmb_signer_free(s);
+	return 0;
+}
+
+static int sign_all(const struct kmb_ctx *ctx, struct resign *r, const char *key, const char *cert)
+{
+	kmb_cli_signed_init(&r->res, r->all.n);
+	for (size_t x = 0; x < r->njobs; x++) {
 		bool done = false;
 		for (size_t y = 0; y < x; y++)
-			done |= jobs[y].hash && !strcmp(jobs[y].hash, jobs[x].hash);
-		if (done)
+			done |= r->jobs[y].count && same_hash(&r->jobs[y], &r->jobs[x]);
+		if (!r->jobs[x].hash || !r->jobs[x].count || done)
 			continue;
-		struct kmb_strv batch = {0};
-		struct kmb_signer *s = NULL;
-		for (size_t y = x; y < njobs; y++)
-			if (jobs[y].hash && !strcmp(jobs[y].hash, jobs[x].hash))
-				for (size_t i = jobs[y].first; i < jobs[y].first + jobs[y].count;
-				     i++)
-					kmb_strv_push(&batch, all.v[i]);
-		r = kmb_signer_open(ctx, jobs[x].hash, key, cert, &s, err, sizeof(err));
-		if (r < 0) {
-			kmb_err("%s", err);
-			ret = r == -ENOENT ? KMB_EXIT_NOTFOUND : KMB_EXIT_FAIL;
-			kmb_strv_free(&batch);
-			kmb_strv_free(&all);
-			free(rcs);
-			free(errs);
-			goto out;
-		}
-		int *brc = kmb_xcalloc(batch.n, sizeof(*brc));
-		char **berr = kmb_xcalloc(batch.n, sizeof(*berr));
-		kmb_sign_many(s, (const char *const *)batch.v, batch.n, ctx->jobs, true, brc, berr);
-		/* Back into the global order (paths are unique per kernel). */
-		size_t bi = 0;
-		for (size_t y = x; y < njobs; y++)
-			if (jobs[y].hash && !strcmp(jobs[y].hash, jobs[x].hash))
-				for (size_t i = jobs[y].first; i < jobs[y].first + jobs[y].count;
-				     i++, bi++) {
-					rcs[i] = brc[bi];
-					errs[i] = berr[bi];
-				}
-		if (!cert_used)
-			cert_used = kmb_xstrdup(kmb_signer_cert_path(s));
-		free(brc);
-		free(berr);
-		kmb_strv_free(&batch);
-		kmb_signer_free(s);
+		int rc = sign_batch(ctx, r, x, key, cert);
+		if (rc)
+			return rc;
 	}
-	for (size_t i = 0; i < all.n; i++)
-		if (errs[i]) {
-			kmb_err("%s", errs[i]);
-			ret = KMB_EXIT_FAIL;
-		}
+	return 0;
+}
 
-	/* Records of every touched entry: the installed files' hashes changed. */
+/* Records of every touched entry: the installed files' hashes changed. */
+static int update_all_records(const struct kmb_ctx *ctx, const struct resign *r,
+			      const struct kmb_entry *ents, size_t nents)
+{
+	int ret = 0;
+
 	for (size_t i = 0; i < nents; i++) {
 		const struct kmb_entry *e = &ents[i];
-		for (size_t x = 0; x < njobs; x++)
-			if (jobs[x].hash && e->kernel && !strcmp(jobs[x].kernel, e->kernel) &&
-			    (e->state == KMB_ST_INSTALLED || e->state == KMB_ST_BROKEN) &&
-			    update_records(ctx, e) < 0) {
+		for (size_t x = 0; x < r->njobs; x++)
+			if (r->jobs[x].hash && needs_resign(e) &&
+			    !strcmp(r->jobs[x].kernel, e->kernel) && update_records(ctx, e) < 0) {
 				kmb_err("resign: %s/%s %s: cannot update the installed record",
 					e->name, e->version, e->kernel);
 				ret = KMB_EXIT_FAIL;
 			}
 	}
-
-	if (ctx->json) {
-		struct kmb_json js;
-		kmb_json_init(&js, stdout);
-		kmb_json_obj_begin(&js, NULL);
-		kmb_json_str(&js, "cert", cert_used);
-		kmb_json_arr_begin(&js, "kernels");
-		for (size_t x = 0; x < njobs; x++) {
-			kmb_json_obj_begin(&js, NULL);
-			kmb_json_str(&js, "kernel", jobs[x].kernel);
-			kmb_json_str(&js, "hash", jobs[x].hash);
-			kmb_json_str(&js, "skipped", jobs[x].hash ? NULL : jobs[x].why);
-			kmb_json_arr_begin(&js, "files");
-			for (size_t i = jobs[x].first; i < jobs[x].first + jobs[x].count; i++) {
-				kmb_json_obj_begin(&js, NULL);
-				kmb_json_str(&js, "path", all.v[i]);
-				kmb_json_bool(&js, "signed", rcs[i] == 0);
-				kmb_json_str(&js, "error", errs[i]);
-				kmb_json_obj_end(&js);
-			}
-			kmb_json_arr_end(&js);
-			kmb_json_obj_end(&js);
-		}
-		kmb_json_arr_end(&js);
-		kmb_json_obj_end(&js);
-		kmb_json_finish(&js);
-	} else {
-		for (size_t x = 0; x < njobs; x++) {
-			size_t ok = 0;
-			for (size_t i = jobs[x].first; i < jobs[x].first + jobs[x].count; i++)
-				ok += rcs[i] == 0;
-			if (jobs[x].hash)
-				kmb_info(ctx, "%s: re-signed %zu of %zu module files with %s (%s)",
-					 jobs[x].kernel, ok, jobs[x].count, cert_used,
-					 jobs[x].hash);
-		}
-		kmb_info(ctx, "initramfs images still hold the old copies: regenerate them "
-			      "(update-initramfs -u -k KERNEL)");
-	}
-	for (size_t i = 0; i < all.n; i++)
-		free(errs[i]);
-	free(errs);
-	free(rcs);
-	free((char *)cert_used);
-	kmb_strv_free(&all);
-out:
-	for (size_t x = 0; x < njobs; x++) {
-		free(jobs[x].kernel);
-		kmb_strv_free(&jobs[x].paths);
-		kmb_kernel_free(jobs[x].k);
-	}
-	free(jobs);
-	kmb_entries_free(ents, nents);
-	kmb_strv_free(&want);
 	return ret;
 }
 
+static void print_json(const struct resign *r)
+{
+	struct kmb_json js;
+	kmb_json_init(&js, stdout);
+	kmb_json_obj_begin(&js, NULL);
+	kmb_json_str(&js, "cert", r->cert_used);
+	kmb_json_arr_begin(&js, "kernels");
+	for (size_t x = 0; x < r->njobs; x++) {
+		const struct kjob *j = &r->jobs[x];
+		kmb_json_obj_begin(&js, NULL);
+		kmb_json_str(&js, "kernel", j->kernel);
+		kmb_json_str(&js, "hash", j->hash);
+		kmb_json_str(&js, "skipped", j->hash ? NULL : j->why);
+		kmb_cli_signed_json(&js, &r->res, (const char *const *)r->all.v, j->first,
+				    j->count);
+		kmb_json_obj_end(&js);
+	}
+	kmb_json_arr_end(&js);
+	kmb_json_obj_end(&js);
+	kmb_json_finish(&js);
+}
+
+static void print_text(const struct kmb_ctx *ctx, const struct resign *r)
+{
+	for (size_t x = 0; x < r->njobs; x++) {
+		const struct kjob *j = &r->jobs[x];
+		size_t ok = 0;
+		for (size_t i = j->first; i < j->first + j->count; i++)
+			ok += r->res.rcs[i] == 0;
+		if (j->hash)
+			kmb_info(ctx, "%s: re-signed %zu of %zu module files with %s (%s)",
+				 j->kernel, ok, j->count, r->cert_used, j->hash);
+	}
+	kmb_info(ctx, "initramfs images still hold the old copies: regenerate them "
+		      "(update-initramfs -u -k KERNEL)");
+}
+
+static void resign_free(struct resign *r)
+{
+	for (size_t x = 0; x < r->njobs; x++) {
+		free(r->jobs[x].kernel);
+		kmb_strv_free(&r->jobs[x].paths);
+		kmb_kernel_free(r->jobs[x].k);
+	}
+	free(r->jobs);
+	kmb_strv_free(&r->all);
+	kmb_cli_signed_free(&r->res);
+	free(r->cert_used);
+}
+
+/* o: -k (only these kernels), --key, --cert, --hash. */
+static int resign(const struct kmb_ctx *ctx, const struct kmb_cli_opts *o)
+{
+	struct kmb_entry *ents = NULL;
+	size_t nents = 0;
+	struct resign r = {0};
+	int ret, rc;
+
+	kmb_state_list(ctx, NULL, NULL, NULL, &ents, &nents);
+	collect(ctx, ents, nents, &o->kernels, &r);
+	ret = decide_hashes(ctx, &r, o->hash);
+	if (r.all.n == 0) {
+		if (r.njobs == 0 && !o->kernels.n)
+			kmb_info(ctx, "no kmbuild-installed modules: nothing to re-sign");
+		goto out;
+	}
+	if ((rc = sign_all(ctx, &r, o->key, o->cert))) {
+		ret = rc;
+		goto out;
+	}
+	if (kmb_cli_signed_report(ctx, &r.res, (const char *const *)r.all.v))
+		ret = KMB_EXIT_FAIL;
+	if ((rc = update_all_records(ctx, &r, ents, nents)))
+		ret = rc;
+	if (ctx->json)
+		print_json(&r);
+	else
+		print_text(ctx, &r);
+out:
+	resign_free(&r);
+	kmb_entries_free(ents, nents);
+	return ret;
+}
+
+static int run(struct kmb_ctx *ctx, int argc, char **argv)
+{
+	struct kmb_cli_parser p;
+	int rc;
+
+	kmb_cli_parser_init(&p, &kmb_cmd_resign, KMB_OPT_RELEASES | KMB_OPT_KEYPAIR | KMB_OPT_HASH,
+			    "+", NULL);
+	if (kmb_cli_next_opt(&p, argc, argv) < 0)
+		return p.exit;
+	const struct kmb_cli_opts *o = &p.o;
+	if (optind < argc || !o->key != !o->cert ||
+	    (o->hash && !kmb_sign_hash_supported(o->hash))) {
+		kmb_err("resign: %s", optind < argc ? "unexpected argument"
+				      : !o->key != !o->cert
+					      ? "--key and --cert go together"
+					      : "--hash: not a module signature hash");
+		rc = KMB_EXIT_USAGE;
+	} else {
+		rc = resign(ctx, o);
+	}
+	kmb_cli_opts_free(&p.o);
+	return rc;
+}
+
 const struct kmb_cmd kmb_cmd_resign = {
-	"resign",
-	run,
-	"resign [-k KERNEL]... [--key KEY --cert CERT] [--hash H]",
-	"re-sign installed modules with the current key (after a key rotation)",
+	.name = "resign",
+	.run = run,
+	.usage = USAGE,
+	.help = "re-sign installed modules with the current key (after a key rotation)",
+	.flags = KMB_CMD_LOCK,
+	.help_text = help_text,
 };

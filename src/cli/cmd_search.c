@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild search [WORD]: the template catalogue, and what each means for the installed kernels. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "add_template.h"
 #include "cli.h"
 #include "base/json.h"
 #include "template/template.h"
@@ -68,39 +68,69 @@ static void json_template(struct kmb_json *j, const struct kmb_template *t,
 		kmb_json_obj_end(j);
 	}
 	kmb_json_arr_end(j);
-	kmb_json_arr_begin(j, "kernels");
-	for (size_t i = 0; i < nk; i++) {
-		kmb_json_obj_begin(j, NULL);
-		kmb_json_str(j, "kernel", kv[i].release);
-		kmb_json_str(j, "fit", kmb_tpl_fit_name(kv[i].fit));
-		kmb_json_str(j, "detail", kv[i].why);
-		kmb_json_obj_end(j);
-	}
-	kmb_json_arr_end(j);
+	kmb_cli_json_tpl_kernels(j, kv, nk);
 	kmb_json_obj_end(j);
+}
+
+static void print_row(const struct kmb_ctx *ctx, const struct kmb_template *t,
+		      const struct kmb_tpl_kernel *kv, size_t nk, bool first)
+{
+	if (first)
+		printf("%-14s %-16s %-22s %s\n", "NAME", "VERSION", "KERNELS", "DESCRIPTION");
+	char *sum = summary(kv, nk);
+	printf("%-14s %-16s %-22s %s\n", t->name, t->version, sum, t->description);
+	free(sum);
+	if (ctx->verbosity >= KMB_VERBOSE)
+		for (size_t k = 0; k < nk; k++)
+			printf("    %s: %s%s%s\n", kv[k].release, kmb_tpl_fit_name(kv[k].fit),
+			       kv[k].why ? ": " : "", kv[k].why ? kv[k].why : "");
+}
+
+/* The catalogue's template `name` when it matches word: 1 shown, 0 not matching, -1 broken
+ * (reported, never silently skipped). */
+static int show(const struct kmb_ctx *ctx, struct kmb_json *j, const char *catalogue,
+		const char *name, const char *word, bool first)
+{
+	struct kmb_template *t;
+	struct kmb_tpl_kernel *kv;
+	size_t nk;
+	char err[1024];
+	char *dir = kmb_xasprintf("%s/%s", catalogue, name);
+	int r = kmb_template_load(dir, &t, err, sizeof(err));
+
+	free(dir);
+	if (r < 0) {
+		kmb_err("%s", err);
+		return -1;
+	}
+	if (!matches(t, word)) {
+		kmb_template_free(t);
+		return 0;
+	}
+	kmb_template_fit(ctx, t, &kv, &nk);
+	if (ctx->json)
+		json_template(j, t, kv, nk);
+	else
+		print_row(ctx, t, kv, nk, first);
+	kmb_tpl_kernels_free(kv, nk);
+	kmb_template_free(t);
+	return 1;
 }
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'J'}, {0}};
+	static const struct option own[] = {{"json", no_argument, NULL, 'J'}, {0}};
+	struct kmb_cli_parser p;
 	struct kmb_strv names = {0};
 	struct kmb_json j;
 	int c, rc = 0;
 	size_t shown = 0;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			printf("Usage: kmbuild %s\n", kmb_cmd_search.usage);
-			return 0;
-		}
-		if (c == 'J') {
-			ctx->json = true;
-			continue;
-		}
-		return KMB_EXIT_USAGE;
-	}
+	kmb_cli_parser_init(&p, &kmb_cmd_search, 0, NULL, own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0)
+		ctx->json = true; /* --json, the only own option */
+	if (c < 0)
+		return p.exit;
 	if (argc - optind > 1) {
 		kmb_err("search takes at most one WORD");
 		return KMB_EXIT_USAGE;
@@ -118,59 +148,23 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 		kmb_json_arr_begin(&j, NULL);
 	}
 	for (size_t i = 0; i < names.n; i++) {
-		struct kmb_template *t;
-		char err[1024];
-		char *dir = kmb_xasprintf("%s/%s", catalogue, names.v[i]);
-		r = kmb_template_load(dir, &t, err, sizeof(err));
-		free(dir);
-		if (r < 0) {
-			/* A broken template is reported, never silently skipped. */
-			kmb_err("%s", err);
+		r = show(ctx, &j, catalogue, names.v[i], word, shown == 0);
+		if (r < 0)
 			rc = KMB_EXIT_BADCONF;
-			continue;
-		}
-		if (!matches(t, word)) {
-			kmb_template_free(t);
-			continue;
-		}
-		struct kmb_tpl_kernel *kv;
-		size_t nk;
-		kmb_template_fit(ctx, t, &kv, &nk);
-		if (ctx->json) {
-			json_template(&j, t, kv, nk);
-		} else {
-			if (!shown)
-				printf("%-14s %-16s %-22s %s\n", "NAME", "VERSION", "KERNELS",
-				       "DESCRIPTION");
-			char *sum = summary(kv, nk);
-			printf("%-14s %-16s %-22s %s\n", t->name, t->version, sum, t->description);
-			free(sum);
-			if (ctx->verbosity >= KMB_VERBOSE)
-				for (size_t k = 0; k < nk; k++)
-					printf("    %s: %s%s%s\n", kv[k].release,
-					       kmb_tpl_fit_name(kv[k].fit), kv[k].why ? ": " : "",
-					       kv[k].why ? kv[k].why : "");
-		}
-		shown++;
-		kmb_tpl_kernels_free(kv, nk);
-		kmb_template_free(t);
+		else
+			shown += (size_t)r;
 	}
 	if (ctx->json) {
 		kmb_json_arr_end(&j);
 		kmb_json_finish(&j);
 	}
 	if (!shown && word && !rc) {
-		struct kmb_strv sug = {0};
-		kmb_template_suggest(&names, word, 3, &sug);
-		struct kmb_buf b = {0};
-		for (size_t i = 0; i < sug.n; i++)
-			kmb_buf_printf(&b, "%s%s", i ? ", " : "", sug.v[i]);
-		if (sug.n)
-			kmb_err("no template matches '%s' (did you mean: %s?)", word, b.s);
+		char *sug = kmb_cli_template_suggest(&names, word);
+		if (sug)
+			kmb_err("no template matches '%s' (did you mean: %s?)", word, sug);
 		else
 			kmb_err("no template matches '%s'", word);
-		kmb_buf_free(&b);
-		kmb_strv_free(&sug);
+		free(sug);
 		rc = KMB_EXIT_NOTFOUND;
 	}
 	kmb_strv_free(&names);
@@ -179,5 +173,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 }
 
 const struct kmb_cmd kmb_cmd_search = {
-	"search", run, "search [WORD] [--json]",
-	"list module templates (kmbuild add NAME) and whether the installed kernels need them"};
+	.name = "search",
+	.run = run,
+	.usage = "search [WORD] [--json]",
+	.help = "list module templates (kmbuild add NAME) and whether the installed kernels need "
+		"them",
+};

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild sign: sign module files in place, many at once, one signer shared by the threads. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +10,12 @@
 #include "kernel/kernel.h"
 #include "sign/sign.h"
 #include "base/util.h"
+#include "signed.h"
+
+#define USAGE "sign [--key KEY --cert CERT] [--hash H | -k KERNEL] [--sync] FILE.ko..."
 
 static const char help_text[] =
-	"Usage: kmbuild sign [--key KEY --cert CERT] [--hash H | -k KERNEL] [--sync] FILE.ko...\n"
+	"Usage: kmbuild " USAGE "\n"
 	"\n"
 	"Sign kernel modules in place (.ko, .ko.xz, .ko.zst, .ko.gz), byte-identical to the\n"
 	"kernel's sign-file. An existing signature is replaced, not stacked. Files are signed\n"
@@ -31,137 +33,134 @@ static const char help_text[] =
 	"Exit: 0 all signed; 1 some file failed (the others are signed) or the key is unusable;\n"
 	"2 usage; 4 no key/certificate found.\n";
 
-static int run(struct kmb_ctx *ctx, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'K'},
-		{"cert", required_argument, NULL, 'C'},
-		{"hash", required_argument, NULL, 'H'},
-		{"kernel", required_argument, NULL, 'k'},
-		{"sync", no_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *key = NULL, *cert = NULL, *hash = NULL, *kernel = NULL;
-	struct kmb_kernel *k = NULL;
-	struct kmb_signer *s = NULL;
-	char err[1024];
-	int c, r, ret = KMB_EXIT_OK;
-	bool sync = false;
+struct sign_args {
+	const char *key, *cert, *hash, *kernel;
+	bool sync;
+	const char *const *files;
+	size_t n;
+};
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+k:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'K':
-			key = optarg;
-			break;
-		case 'C':
-			cert = optarg;
-			break;
-		case 'H':
-			hash = optarg;
-			break;
-		case 'k':
-			kernel = optarg;
-			break;
-		case 'S':
-			sync = true;
-			break;
-		case 'h':
-			fputs(help_text, stdout);
-			return KMB_EXIT_OK;
-		default:
-			fputs(help_text, stderr);
-			return KMB_EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
+static int check_args(const struct sign_args *a)
+{
+	if (a->n == 0) {
 		kmb_err("sign: no module files given (kmbuild sign --help)");
 		return KMB_EXIT_USAGE;
 	}
-	if (!key != !cert) {
+	if (!a->key != !a->cert) {
 		kmb_err("sign: --key and --cert go together");
 		return KMB_EXIT_USAGE;
 	}
-	if (hash && kernel) {
+	if (a->hash && a->kernel) {
 		kmb_err("sign: --hash and -k are exclusive");
 		return KMB_EXIT_USAGE;
 	}
-	if (hash && !kmb_sign_hash_supported(hash)) {
+	if (a->hash && !kmb_sign_hash_supported(a->hash)) {
 		kmb_err("sign: --hash %s: not a module signature hash (sha256, sha384, sha512, "
 			"sha224, "
 			"sha1, sha3-256, sha3-384, sha3-512)",
-			hash);
+			a->hash);
 		return KMB_EXIT_USAGE;
 	}
-	if (kernel) {
-		r = kmb_kernel_open(ctx, kernel, &k);
+	return 0;
+}
+
+/* The signer for --hash, or -k KERNEL's hash (k then owns it). 0 or a kmb_exit code. */
+static int open_signer(const struct kmb_ctx *ctx, const struct sign_args *a, struct kmb_kernel **k,
+		       struct kmb_signer **s)
+{
+	const char *hash = a->hash;
+	char err[1024];
+	int r;
+
+	if (a->kernel) {
+		r = kmb_kernel_open(ctx, a->kernel, k);
 		if (r < 0) {
-			kmb_err("sign: kernel %s: %s", kernel, strerror(-r));
+			kmb_err("sign: kernel %s: %s", a->kernel, strerror(-r));
 			return KMB_EXIT_NOTFOUND;
 		}
-		r = kmb_sign_decide(k, &hash, err, sizeof(err));
+		r = kmb_sign_decide(*k, &hash, err, sizeof(err));
 		if (r <= 0) {
-			kmb_err("sign: %s: %s", kernel, err);
-			kmb_kernel_free(k);
+			kmb_err("sign: %s: %s", a->kernel, err);
 			return r == 0 ? KMB_EXIT_NOTFOUND : KMB_EXIT_FAIL;
 		}
 	}
-	r = kmb_signer_open(ctx, hash, key, cert, &s, err, sizeof(err));
+	r = kmb_signer_open(ctx, hash, a->key, a->cert, s, err, sizeof(err));
 	if (r < 0) {
 		kmb_err("%s", err);
-		kmb_kernel_free(k);
 		return r == -ENOENT ? KMB_EXIT_NOTFOUND : KMB_EXIT_FAIL;
 	}
+	return 0;
+}
 
-	const char *const *files = (const char *const *)argv + optind;
-	size_t n = (size_t)(argc - optind), ok;
-	int *rcs = kmb_xcalloc(n, sizeof(*rcs));
-	char **errs = kmb_xcalloc(n, sizeof(*errs));
+static void print_json(const struct kmb_signer *s, const struct kmb_cli_signed *res,
+		       const char *const *files)
+{
+	struct kmb_json js;
+	kmb_json_init(&js, stdout);
+	kmb_json_obj_begin(&js, NULL);
+	kmb_json_str(&js, "key", kmb_signer_key_path(s));
+	kmb_json_str(&js, "cert", kmb_signer_cert_path(s));
+	kmb_json_str(&js, "hash", kmb_signer_hash(s));
+	kmb_cli_signed_json(&js, res, files, 0, res->n);
+	kmb_json_obj_end(&js);
+	kmb_json_finish(&js);
+}
 
-	ok = n - kmb_sign_many(s, files, n, ctx->jobs, sync, rcs, errs);
-	for (size_t i = 0; i < n; i++) {
-		if (rcs[i] < 0) {
-			kmb_err("%s", errs[i]);
-			ret = KMB_EXIT_FAIL;
-		} else {
-			kmb_debug(ctx, "signed %s", files[i]);
-		}
+static int sign_files(const struct kmb_ctx *ctx, const struct sign_args *a)
+{
+	struct kmb_kernel *k = NULL;
+	struct kmb_signer *s = NULL;
+	struct kmb_cli_signed res;
+	int rc = open_signer(ctx, a, &k, &s);
+
+	if (rc) {
+		kmb_kernel_free(k);
+		return rc;
 	}
-	if (ctx->json) {
-		struct kmb_json js;
-		kmb_json_init(&js, stdout);
-		kmb_json_obj_begin(&js, NULL);
-		kmb_json_str(&js, "key", kmb_signer_key_path(s));
-		kmb_json_str(&js, "cert", kmb_signer_cert_path(s));
-		kmb_json_str(&js, "hash", kmb_signer_hash(s));
-		kmb_json_arr_begin(&js, "files");
-		for (size_t i = 0; i < n; i++) {
-			kmb_json_obj_begin(&js, NULL);
-			kmb_json_str(&js, "path", files[i]);
-			kmb_json_bool(&js, "signed", rcs[i] == 0);
-			kmb_json_str(&js, "error", errs[i]);
-			kmb_json_obj_end(&js);
-		}
-		kmb_json_arr_end(&js);
-		kmb_json_obj_end(&js);
-		kmb_json_finish(&js);
-	} else {
-		kmb_info(ctx, "signed %zu of %zu module%s with %s (%s)", ok, n, n == 1 ? "" : "s",
-			 kmb_signer_cert_path(s), kmb_signer_hash(s));
-	}
-	for (size_t i = 0; i < n; i++)
-		free(errs[i]);
-	free(errs);
-	free(rcs);
+	kmb_cli_signed_init(&res, a->n);
+	kmb_sign_many(s, a->files, a->n, ctx->jobs, a->sync, res.rcs, res.errs);
+	size_t failed = kmb_cli_signed_report(ctx, &res, a->files);
+	if (ctx->json)
+		print_json(s, &res, a->files);
+	else
+		kmb_info(ctx, "signed %zu of %zu module%s with %s (%s)", a->n - failed, a->n,
+			 a->n == 1 ? "" : "s", kmb_signer_cert_path(s), kmb_signer_hash(s));
+	kmb_cli_signed_free(&res);
 	kmb_signer_free(s);
 	kmb_kernel_free(k);
-	return ret;
+	return failed ? KMB_EXIT_FAIL : KMB_EXIT_OK;
+}
+
+static int run(struct kmb_ctx *ctx, int argc, char **argv)
+{
+	static const struct option own[] = {{"sync", no_argument, NULL, 'S'}, {0}};
+	struct sign_args a = {0};
+	struct kmb_cli_parser p;
+	int c, rc;
+
+	kmb_cli_parser_init(&p, &kmb_cmd_sign, KMB_OPT_RELEASES | KMB_OPT_KEYPAIR | KMB_OPT_HASH,
+			    "+", own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0)
+		a.sync = true; /* --sync, the only own option */
+	if (c < 0)
+		return p.exit;
+	a.key = p.o.key;
+	a.cert = p.o.cert;
+	a.hash = p.o.hash;
+	a.kernel = kmb_cli_opts_kernel(&p.o);
+	a.files = (const char *const *)argv + optind;
+	a.n = (size_t)(argc - optind);
+	rc = check_args(&a);
+	if (rc == 0)
+		rc = sign_files(ctx, &a);
+	kmb_cli_opts_free(&p.o);
+	return rc;
 }
 
 const struct kmb_cmd kmb_cmd_sign = {
-	"sign",
-	run,
-	"sign [--key KEY --cert CERT] [--hash H | -k KERNEL] [--sync] FILE.ko...",
-	"sign module files in place (in parallel, byte-identical to sign-file)",
+	.name = "sign",
+	.run = run,
+	.usage = USAGE,
+	.help = "sign module files in place (in parallel, byte-identical to sign-file)",
+	.help_text = help_text,
 };

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild status [NAME[/VERSION]] [-k KERNEL]: DKMS's line grammar, or --json. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,7 @@
 
 static void print_line(const struct kmb_entry *e)
 {
-	/* DKMS 2.8.6+ grammar (anchors.md §1.7); "failed" and the reasons are kmbuild's. */
+	/* DKMS 2.8.6+ grammar (kmbuild(8), status); "failed" and the reasons are kmbuild's. */
 	if (!e->kernel)
 		printf("%s/%s: %s", e->name, e->version, kmb_state_name(e->state));
 	else
@@ -45,45 +44,40 @@ static void print_json(const struct kmb_entry *v, size_t n)
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"kernelver", required_argument, NULL, 'k'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	const char *kernel = NULL;
+	struct kmb_cli_parser p;
 	char *name = NULL, *version = NULL;
 	int c;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
-		if (c == 'k') {
-			kernel = optarg;
-		} else if (c == 'h') {
-			printf("Usage: kmbuild %s\n", kmb_cmd_status.usage);
-			return 0;
-		} else {
-			return KMB_EXIT_USAGE;
-		}
-	}
+	kmb_cli_parser_init(&p, &kmb_cmd_status, KMB_OPT_KERNELS, NULL, NULL);
+	if ((c = kmb_cli_next_opt(&p, argc, argv)) < 0)
+		return p.exit;
+	const char *kernel = kmb_cli_opts_kernel(&p.o);
 	if (optind < argc - 1) {
 		kmb_err("status takes at most one NAME[/VERSION]");
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
 	}
-	if (optind == argc - 1 && kmb_cli_split_nv(argv[optind], &name, &version) < 0)
+	if (optind == argc - 1 && kmb_cli_split_nv(argv[optind], &name, &version) < 0) {
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
+	}
 	/* "-k K/arch": DKMS accepts it; the arch filter is applied below. */
 	char *kname = kernel ? kmb_xstrdup(kernel) : NULL, *karch = NULL;
+	kmb_cli_opts_free(&p.o);
 	if (kname && (karch = strchr(kname, '/')))
 		*karch++ = '\0';
 
 	struct kmb_entry *v;
 	size_t n, out = 0;
 	kmb_state_list(ctx, name, version, kname, &v, &n);
+	/* The kept entries move to the front in order; the others swap to the tail, where
+	 * kmb_entries_free() still finds them. */
 	for (size_t i = 0; i < n; i++) {
 		if (karch && v[i].arch && strcmp(v[i].arch, karch) != 0)
 			continue;
-		v[out++] = v[i];
-		if (out - 1 != i)
-			memset(&v[i], 0, sizeof(v[i]));
+		struct kmb_entry keep = v[i];
+		v[i] = v[out];
+		v[out++] = keep;
 	}
 	if (ctx->json)
 		print_json(v, out);
@@ -97,6 +91,9 @@ static int run(struct kmb_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-const struct kmb_cmd kmb_cmd_status = {"status", run,
-				       "status [NAME[/VERSION]] [-k KERNEL[/ARCH]] [--json]",
-				       "one line per module/version/kernel/arch and its state"};
+const struct kmb_cmd kmb_cmd_status = {
+	.name = "status",
+	.run = run,
+	.usage = "status [NAME[/VERSION]] [-k KERNEL[/ARCH]] [--json]",
+	.help = "one line per module/version/kernel/arch and its state",
+};

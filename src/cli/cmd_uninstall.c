@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild uninstall NAME[/VERSION] [-k K]... ; kmbuild remove NAME[/VERSION] [-k K|--all] */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,48 +86,32 @@ static int undo(struct kmb_ctx *ctx, const char *name, const char *version, stru
 static int run_common(struct kmb_ctx *ctx, int argc, char **argv, bool remove,
 		      const struct kmb_cmd *cmd)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"kernelver", required_argument, NULL, 'k'},
-					     {"all", no_argument, NULL, 'a'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	struct kmb_strv want = {0}, ks = {0}, as = {0};
+	static const struct option own[] = {{"all", no_argument, NULL, 'a'}, {0}};
+	struct kmb_cli_parser p;
+	struct kmb_strv ks = {0}, as = {0};
 	bool all = false;
 	int c, rc;
 	char *name = NULL, *version = NULL;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
-		if (c == 'k') {
-			kmb_strv_push(&want, optarg);
-		} else if (c == 'a') {
-			all = true;
-		} else if (c == 'h') {
-			printf("Usage: kmbuild %s\n", cmd->usage);
-			return 0;
-		} else {
-			kmb_strv_free(&want);
-			return KMB_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1 || (all && want.n)) {
+	kmb_cli_parser_init(&p, cmd, KMB_OPT_KERNELS, NULL, own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0)
+		all |= c == 'a';
+	if (c < 0)
+		return p.exit;
+	const struct kmb_strv *want = &p.o.kernels;
+	if (optind != argc - 1 || (all && want->n)) {
 		kmb_err("usage: kmbuild %s", cmd->usage);
-		kmb_strv_free(&want);
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
-	}
-	if (kmb_lock_take(ctx) < 0) {
-		kmb_err("cannot take the lock in %s", ctx->state_dir);
-		kmb_strv_free(&want);
-		return KMB_EXIT_LOCK;
 	}
 	if ((rc = kmb_cli_resolve_nv(ctx, argv[optind], false, &name, &version)))
 		goto out;
 	struct kmb_strv allk = {0}, alla = {0};
 	kernels_of(ctx, name, version, &allk, &alla);
 	for (size_t i = 0; i < allk.n; i++) {
-		bool pick = want.n == 0;
-		for (size_t j = 0; j < want.n && !pick; j++) {
-			const char *w = want.v[j], *slash = strchr(w, '/');
+		bool pick = want->n == 0;
+		for (size_t j = 0; j < want->n && !pick; j++) {
+			const char *w = want->v[j], *slash = strchr(w, '/');
 			size_t kl = slash ? (size_t)(slash - w) : strlen(w);
 			pick = strlen(allk.v[i]) == kl && !strncmp(allk.v[i], w, kl) &&
 			       (!slash || !strcmp(slash + 1, alla.v[i]));
@@ -141,7 +124,7 @@ static int run_common(struct kmb_ctx *ctx, int argc, char **argv, bool remove,
 	kmb_strv_free(&allk);
 	kmb_strv_free(&alla);
 	rc = undo(ctx, name, version, &ks, &as, remove);
-	if (remove && want.n == 0 && rc == 0) {
+	if (remove && want->n == 0 && rc == 0) {
 		char *reason = NULL;
 		struct kmb_pkg *pkg = NULL;
 		/* POST_REMOVE runs from the source before it goes. */
@@ -162,7 +145,7 @@ static int run_common(struct kmb_ctx *ctx, int argc, char **argv, bool remove,
 		}
 	}
 out:
-	kmb_strv_free(&want);
+	kmb_cli_opts_free(&p.o);
 	kmb_strv_free(&ks);
 	kmb_strv_free(&as);
 	free(name);
@@ -180,9 +163,17 @@ static int run_remove(struct kmb_ctx *ctx, int argc, char **argv)
 	return run_common(ctx, argc, argv, true, &kmb_cmd_remove);
 }
 
-const struct kmb_cmd kmb_cmd_uninstall = {"uninstall", run_uninstall,
-					  "uninstall NAME[/VERSION] [-k KERNEL[/ARCH]]...",
-					  "remove installed modules, restore shadowed originals"};
-const struct kmb_cmd kmb_cmd_remove = {"remove", run_remove,
-				       "remove NAME[/VERSION] [-k KERNEL[/ARCH]]... | --all",
-				       "uninstall and delete builds; without -k also unregister"};
+const struct kmb_cmd kmb_cmd_uninstall = {
+	.name = "uninstall",
+	.run = run_uninstall,
+	.usage = "uninstall NAME[/VERSION] [-k KERNEL[/ARCH]]...",
+	.help = "remove installed modules, restore shadowed originals",
+	.flags = KMB_CMD_LOCK,
+};
+const struct kmb_cmd kmb_cmd_remove = {
+	.name = "remove",
+	.run = run_remove,
+	.usage = "remove NAME[/VERSION] [-k KERNEL[/ARCH]]... | --all",
+	.help = "uninstall and delete builds; without -k also unregister",
+	.flags = KMB_CMD_LOCK,
+};

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* kmbuild verify [-k KERNEL]... [--all] [--json]: will the next boot load every module? */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,60 +10,40 @@
 
 static int run(struct kmb_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {{"kernel", required_argument, NULL, 'k'},
-					     {"kernelver", required_argument, NULL, 'k'},
-					     {"all", no_argument, NULL, 'a'},
-					     {"json", no_argument, NULL, 'J'},
-					     {"help", no_argument, NULL, 'h'},
-					     {0}};
-	struct kmb_strv kernels = {0};
+	static const struct option own[] = {
+		{"all", no_argument, NULL, 'a'}, {"json", no_argument, NULL, 'J'}, {0}};
 	struct kmb_verify_opts o = {.json = ctx->json, .jobs = ctx->jobs};
+	struct kmb_cli_parser p;
 	int c, rc;
 
-	kmb_cli_reset_getopt();
-	while ((c = getopt_long(argc, argv, "k:ah", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			if (!kmb_is_safe_name(optarg)) {
-				kmb_err("-k: '%s' is not a kernel release", optarg);
-				kmb_strv_free(&kernels);
-				return KMB_EXIT_USAGE;
-			}
-			kmb_strv_push(&kernels, optarg);
-			break;
-		case 'a':
-			o.all = true;
-			break;
-		case 'J':
-			o.json = true;
-			break;
-		case 'h':
-			printf("Usage: kmbuild %s\n%s\n", kmb_cmd_verify.usage,
-			       kmb_cmd_verify.help);
-			printf("Exit: 0 ready, 1 warnings only, 2 something will fail at boot.\n");
-			kmb_strv_free(&kernels);
-			return 0;
-		default:
-			kmb_strv_free(&kernels);
-			return KMB_EXIT_USAGE;
-		}
+	kmb_cli_parser_init(&p, &kmb_cmd_verify, KMB_OPT_RELEASES, "a", own);
+	while ((c = kmb_cli_next_opt(&p, argc, argv)) > 0) {
+		o.all |= c == 'a';
+		o.json |= c == 'J';
 	}
+	if (c < 0)
+		return p.exit;
 	if (optind < argc) {
 		kmb_err("verify takes no argument '%s' (use -k KERNEL; kmbuild doctor FILE.ko "
 			"explains one file)",
 			argv[optind]);
-		kmb_strv_free(&kernels);
+		kmb_cli_opts_free(&p.o);
 		return KMB_EXIT_USAGE;
 	}
-	o.kernels = kernels.n ? (const char *const *)kernels.v : NULL;
+	o.kernels = p.o.kernels.n ? (const char *const *)p.o.kernels.v : NULL;
 	rc = kmb_verify_run(ctx, &o);
-	kmb_strv_free(&kernels);
+	kmb_cli_opts_free(&p.o);
 	return rc;
 }
 
+#define USAGE "verify [-k KERNEL]... [--all] [--json]"
+#define HELP  "check that a kernel will load every module before rebooting into it"
+
 const struct kmb_cmd kmb_cmd_verify = {
-	"verify",
-	run,
-	"verify [-k KERNEL]... [--all] [--json]",
-	"check that a kernel will load every module before rebooting into it",
+	.name = "verify",
+	.run = run,
+	.usage = USAGE,
+	.help = HELP,
+	.help_text = "Usage: kmbuild " USAGE "\n" HELP "\n"
+		     "Exit: 0 ready, 1 warnings only, 2 something will fail at boot.\n",
 };

@@ -7,13 +7,19 @@
 #include "cli.h"
 #include "core/registry.h"
 #include "core/sched.h"
+#include "core/state.h"
 #include "initramfs/initramfs.h"
 #include "base/util.h"
 
-void kmb_cli_reset_getopt(void)
+int kmb_cli_lock(struct kmb_ctx *ctx)
 {
-	optind = 0; /* GNU: 0 re-initialises the scanner */
-	opterr = 1;
+	int r = kmb_lock_take(ctx);
+
+	if (r == 0)
+		return 0;
+	kmb_err("cannot take the lock in %s: %s", ctx->state_dir,
+		r == -ETIMEDOUT ? "another kmbuild run still holds it" : strerror(-r));
+	return KMB_EXIT_LOCK;
 }
 
 int kmb_cli_split_nv(const char *arg, char **name, char **version)
@@ -88,21 +94,20 @@ static void set_add(struct kmb_kernel_set *s, struct kmb_kernel *k)
 	s->k[s->n++] = k;
 }
 
-int kmb_cli_kernels(const struct kmb_ctx *ctx, char **names, size_t n_names, bool all,
+int kmb_cli_kernels(const struct kmb_ctx *ctx, const struct kmb_cli_opts *o,
 		    struct kmb_kernel_set *out)
 {
+	char **names = o->kernels.v;
+	size_t n_names = o->kernels.n;
+	bool all = o->all_kernels;
+
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < n_names; i++) {
+		/* The parser checked that each part is a name. */
 		char *rel = kmb_xstrdup(names[i]), *arch = strchr(rel, '/');
 		struct kmb_kernel *k;
 		if (arch)
 			*arch++ = '\0';
-		if (!kmb_is_safe_name(rel)) {
-			kmb_err("-k '%s' is not a kernel release", names[i]);
-			free(rel);
-			kmb_cli_kernels_free(out);
-			return KMB_EXIT_USAGE;
-		}
 		kmb_kernel_open(ctx, rel, &k);
 		if (arch && *arch && strcmp(arch, k->arch) != 0) {
 			/* The arch names a directory (DKMS -a); kbuild decides what is built. */
