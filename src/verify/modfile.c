@@ -311,14 +311,23 @@ void kmb_modfile_sig_details(const struct kmb_modfile *cm)
 	CMS_ContentInfo_free(cms);
 }
 
-int kmb_modfile_signed_by(const struct kmb_modfile *m, struct x509_st *cert)
+/* The signature as a CMS message: 0, -ENODATA (none usable) or -EBADMSG. */
+static int sig_open(const struct kmb_modfile *m, CMS_ContentInfo **cms)
 {
 	kmb_modfile_sig_details(m);
 	if (m->sig.state != KMB_SIG_OK)
 		return -ENODATA;
-	CMS_ContentInfo *cms = sig_cms(m);
-	if (!cms)
-		return -EBADMSG;
+	*cms = sig_cms(m);
+	return *cms ? 0 : -EBADMSG;
+}
+
+int kmb_modfile_signed_by(const struct kmb_modfile *m, struct x509_st *cert)
+{
+	CMS_ContentInfo *cms;
+	int rc = sig_open(m, &cms);
+
+	if (rc < 0)
+		return rc;
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	int r = 0;
 	if (sis && sk_CMS_SignerInfo_num(sis) > 0)
@@ -329,12 +338,11 @@ int kmb_modfile_signed_by(const struct kmb_modfile *m, struct x509_st *cert)
 
 int kmb_modfile_verify_sig(const struct kmb_modfile *m, struct x509_st *cert)
 {
-	kmb_modfile_sig_details(m);
-	if (m->sig.state != KMB_SIG_OK)
-		return -ENODATA;
-	CMS_ContentInfo *cms = sig_cms(m);
-	if (!cms)
-		return -EBADMSG;
+	CMS_ContentInfo *cms;
+	int rc = sig_open(m, &cms);
+
+	if (rc < 0)
+		return rc;
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	BIO *content = BIO_new_mem_buf(m->image, (int)m->elf_len);
 	int r = -ENOMEM;
@@ -360,6 +368,12 @@ static Elf_Data *scn_data(Elf *elf, size_t idx, GElf_Shdr *sh)
 	return elf_getdata(scn, NULL);
 }
 
+/* A name and the offset of the struct field it fills. */
+struct named_field {
+	const char *name;
+	size_t off;
+};
+
 static void parse_modinfo(struct kmb_modfile *m, Elf_Data *d)
 {
 	const char *p = d->d_buf, *end = p + d->d_size;
@@ -383,10 +397,7 @@ static void parse_modinfo(struct kmb_modfile *m, Elf_Data *d)
 		}
 		p = nul + 1;
 	}
-	static const struct {
-		const char *key;
-		size_t off;
-	} shortcuts[] = {
+	static const struct named_field shortcuts[] = {
 		{"name", offsetof(struct kmb_modfile, name)},
 		{"vermagic", offsetof(struct kmb_modfile, vermagic)},
 		{"license", offsetof(struct kmb_modfile, license)},
@@ -396,7 +407,7 @@ static void parse_modinfo(struct kmb_modfile *m, Elf_Data *d)
 	};
 	for (size_t i = 0; i < KMB_ARRAY_SIZE(shortcuts); i++) {
 		const char *v = NULL;
-		if (kmb_modfile_modinfo_all(m, shortcuts[i].key, &v, 1))
+		if (kmb_modfile_modinfo_all(m, shortcuts[i].name, &v, 1))
 			*(const char **)((char *)m + shortcuts[i].off) = v;
 	}
 }
@@ -614,10 +625,7 @@ struct modsections {
 
 static void find_sections(Elf *elf, size_t shstrndx, struct modsections *x)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} wanted[] = {
+	static const struct named_field wanted[] = {
 		{".modinfo", offsetof(struct modsections, modinfo)},
 		{"__versions", offsetof(struct modsections, versions)},
 		{"__ksymtab", offsetof(struct modsections, sym.ksymtab)},
