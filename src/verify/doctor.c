@@ -79,6 +79,117 @@ static void push(struct kmb_logevent **v, size_t *n, size_t *cap, struct kmb_log
 	(*v)[(*n)++] = e;
 }
 
+/* A part of a message: the text after prefix up to one of the stop characters. */
+struct msgfield {
+	const char *prefix, *stop;
+};
+
+/*
+ * The messages explained, in the order they are tried: found by marker (and also, after it),
+ * the fields taken from the marker on. The kernel's messages start with the module's name up
+ * to lead; modprobe, insmod and systemd-modules-load name it in a field.
+ */
+static const struct msgpattern {
+	enum kmb_lkind kind;
+	const char *marker, *also, *lead;
+	struct msgfield module, symbol, a, b;
+	bool module_is_path; /* insmod names the file */
+} msg_patterns[] = {
+	{.kind = KMB_LK_CRC,
+	 .marker = ": disagrees about version of symbol ",
+	 .lead = ": disagrees",
+	 .symbol = {"of symbol ", " \t\r"}},
+	{.kind = KMB_LK_UNKNOWN_SYM,
+	 .marker = ": Unknown symbol ",
+	 .also = "(err ",
+	 .lead = ": Unknown symbol ",
+	 .symbol = {": Unknown symbol ", " \t"}},
+	{.kind = KMB_LK_VERMAGIC,
+	 .marker = ": version magic '",
+	 .also = "' should be '",
+	 .lead = ": version magic '",
+	 .a = {": version magic '", "'"},
+	 .b = {"' should be '", "'"}},
+	{.kind = KMB_LK_UNSIGNED, .marker = "Loading of unsigned module is rejected"},
+	{.kind = KMB_LK_BADKEY, .marker = "Loading of module with unavailable key is rejected"},
+	{.kind = KMB_LK_BADCRYPTO,
+	 .marker = "Loading of module with unsupported crypto is rejected"},
+	{.kind = KMB_LK_SIG_TAINT,
+	 .marker = ": module verification failed: ",
+	 .lead = ": module verification failed: "},
+	{.kind = KMB_LK_LICENSE,
+	 .marker = ": module license '",
+	 .also = "' taints kernel",
+	 .lead = ": module license '",
+	 .a = {": module license '", "'"}},
+	{.kind = KMB_LK_NAMESPACE,
+	 .marker = ": module uses symbol (",
+	 .also = "from namespace ",
+	 .lead = ": module uses symbol (",
+	 .symbol = {"uses symbol (", ")"},
+	 .a = {"from namespace ", ", \t"}},
+	{.kind = KMB_LK_NOT_FOUND,
+	 .marker = "FATAL: Module ",
+	 .also = " not found in directory ",
+	 .module = {"FATAL: Module ", " "},
+	 .a = {" not found in directory ", " \t\r"}},
+	{.kind = KMB_LK_INSERT,
+	 .marker = "could not insert '",
+	 .module = {"could not insert '", "'"},
+	 .a = {"': ", "\r"}},
+	{.kind = KMB_LK_INSERT,
+	 .marker = "could not insert module ",
+	 .module = {"could not insert module ", ":"},
+	 .a = {": ", "\r"},
+	 .module_is_path = true},
+	{.kind = KMB_LK_LOAD_FAILED,
+	 .marker = "Failed to insert module '",
+	 .module = {"Failed to insert module '", "'"},
+	 .a = {"': ", "\r"}},
+	{.kind = KMB_LK_LOCKDOWN,
+	 .marker = "Lockdown: ",
+	 .also = "unsigned module loading is restricted",
+	 .a = {"Lockdown: ", ":"}},
+};
+
+static char *take_field(const char *p, struct msgfield f)
+{
+	return f.prefix ? take(p, f.prefix, f.stop) : NULL;
+}
+
+/* Fill e from the first pattern msg matches; false when it is no module load message. A
+ * modprobe directory names the kernel when the log does not say "Linux version". */
+static bool parse_msg(const char *msg, struct kmb_logevent *e, char **release)
+{
+	const struct msgpattern *pat = NULL;
+	const char *p = NULL;
+
+	for (size_t i = 0; i < KMB_ARRAY_SIZE(msg_patterns) && !pat; i++) {
+		p = strstr(msg, msg_patterns[i].marker);
+		if (p && (!msg_patterns[i].also || strstr(p, msg_patterns[i].also)))
+			pat = &msg_patterns[i];
+	}
+	if (!pat)
+		return false;
+	e->kind = pat->kind;
+	e->module = pat->lead ? leading_module(msg, pat->lead) : take_field(p, pat->module);
+	e->symbol = take_field(p, pat->symbol);
+	e->a = take_field(p, pat->a);
+	e->b = take_field(p, pat->b);
+	if (pat->module_is_path && e->module) {
+		char nb[256];
+		kmb_module_name_from_path(e->module, nb, sizeof(nb));
+		free(e->module);
+		e->module = kmb_xstrdup(nb);
+	}
+	if (e->kind == KMB_LK_UNKNOWN_SYM)
+		e->err = abs(atoi(strstr(p, "(err ") + 5));
+	const char *lm = e->kind == KMB_LK_NOT_FOUND && e->a ? strstr(e->a, "/lib/modules/") : NULL;
+	if (!*release && lm && lm[13])
+		*release = kmb_xstrndup(lm + 13, strcspn(lm + 13, "/"));
+	return true;
+}
+
 int kmb_doctor_parse_log(const char *text, struct kmb_logevent **out, size_t *n, char **release)
 {
 	char *copy = kmb_xstrdup(text), *line, *save = NULL;
@@ -91,78 +202,10 @@ int kmb_doctor_parse_log(const char *text, struct kmb_logevent **out, size_t *n,
 		char *msg = message_of(line);
 		char *p;
 
-		/* strtok_r skips empty lines: count them from the gap. */
-		e.line = lineno;
 		if (!*release && (p = strstr(msg, "Linux version ")))
 			*release = take(p, "Linux version ", " ");
-		if ((p = strstr(msg, ": disagrees about version of symbol "))) {
-			e.kind = KMB_LK_CRC;
-			e.module = leading_module(msg, ": disagrees");
-			e.symbol = take(p, "of symbol ", " \t\r");
-		} else if ((p = strstr(msg, ": Unknown symbol ")) && strstr(p, "(err ")) {
-			e.kind = KMB_LK_UNKNOWN_SYM;
-			e.module = leading_module(msg, ": Unknown symbol ");
-			e.symbol = take(p, ": Unknown symbol ", " \t");
-			const char *er = strstr(p, "(err ");
-			e.err = abs(atoi(er + 5));
-		} else if ((p = strstr(msg, ": version magic '")) && strstr(p, "' should be '")) {
-			e.kind = KMB_LK_VERMAGIC;
-			e.module = leading_module(msg, ": version magic '");
-			e.a = take(p, ": version magic '", "'");
-			e.b = take(p, "' should be '", "'");
-		} else if (strstr(msg, "Loading of unsigned module is rejected")) {
-			e.kind = KMB_LK_UNSIGNED;
-		} else if (strstr(msg, "Loading of module with unavailable key is rejected")) {
-			e.kind = KMB_LK_BADKEY;
-		} else if (strstr(msg, "Loading of module with unsupported crypto is rejected")) {
-			e.kind = KMB_LK_BADCRYPTO;
-		} else if ((p = strstr(msg, ": module verification failed: "))) {
-			e.kind = KMB_LK_SIG_TAINT;
-			e.module = leading_module(msg, ": module verification failed: ");
-		} else if ((p = strstr(msg, ": module license '")) &&
-			   strstr(p, "' taints kernel")) {
-			e.kind = KMB_LK_LICENSE;
-			e.module = leading_module(msg, ": module license '");
-			e.a = take(p, ": module license '", "'");
-		} else if ((p = strstr(msg, ": module uses symbol (")) &&
-			   strstr(p, "from namespace ")) {
-			e.kind = KMB_LK_NAMESPACE;
-			e.module = leading_module(msg, ": module uses symbol (");
-			e.symbol = take(p, "uses symbol (", ")");
-			e.a = take(p, "from namespace ", ", \t");
-		} else if ((p = strstr(msg, "FATAL: Module ")) &&
-			   strstr(p, " not found in directory ")) {
-			e.kind = KMB_LK_NOT_FOUND;
-			e.module = take(p, "FATAL: Module ", " ");
-			e.a = take(p, " not found in directory ", " \t\r");
-			const char *lm = e.a ? strstr(e.a, "/lib/modules/") : NULL;
-			if (!*release && lm && lm[13])
-				*release = kmb_xstrndup(lm + 13, strcspn(lm + 13, "/"));
-		} else if ((p = strstr(msg, "could not insert '"))) {
-			e.kind = KMB_LK_INSERT;
-			e.module = take(p, "could not insert '", "'");
-			e.a = take(p, "': ", "\r");
-		} else if ((p = strstr(msg, "could not insert module "))) { /* insmod */
-			e.kind = KMB_LK_INSERT;
-			e.module = take(p, "could not insert module ", ":");
-			e.a = take(p, ": ", "\r");
-			if (e.module) {
-				char nb[256];
-				kmb_module_name_from_path(e.module, nb, sizeof(nb));
-				free(e.module);
-				e.module = kmb_xstrdup(nb);
-			}
-		} else if ((p = strstr(msg, "Failed to insert module '"))) {
-			e.kind = KMB_LK_LOAD_FAILED;
-			e.module = take(p, "Failed to insert module '", "'");
-			e.a = take(p, "': ", "\r");
-		} else if ((p = strstr(msg, "Lockdown: ")) &&
-			   strstr(p, "unsigned module loading is restricted")) {
-			e.kind = KMB_LK_LOCKDOWN;
-			e.a = take(p, "Lockdown: ", ":");
-		} else {
+		if (!parse_msg(msg, &e, release))
 			continue;
-		}
 		if (e.module)
 			for (char *c = e.module; *c; c++)
 				*c = *c == '-' ? '_' : *c;
@@ -356,9 +399,7 @@ static char *rebuild_fix(struct doc *d, const char *module)
 
 static char *depmod_fix(const struct doc *d)
 {
-	if (*d->ctx->root)
-		return kmb_xasprintf("depmod -b %s %s", d->ctx->root, d->k->release);
-	return kmb_xasprintf("depmod -a %s", d->k->release);
+	return kmb_verify_depmod_fix(d->ctx->root, d->k->release);
 }
 
 static void signing_facts(struct doc *d)
@@ -413,13 +454,70 @@ static const char *nearby_module(const struct kmb_logevent *v, size_t n, size_t 
 	return NULL;
 }
 
-static bool explained(const struct kmb_logevent *v, size_t i, enum kmb_lkind kind)
+/* The first of v[0..n) of this kind about the same module (and symbol, when one is given). */
+static const struct kmb_logevent *same_module_event(const struct kmb_logevent *v, size_t n,
+						    enum kmb_lkind kind, const char *module,
+						    const char *symbol)
 {
-	for (size_t j = 0; j < i; j++)
-		if (v[j].kind == kind && v[j].module && v[i].module &&
-		    strcmp(v[j].module, v[i].module) == 0)
-			return true;
-	return false;
+	for (size_t j = 0; j < n; j++)
+		if (v[j].kind == kind && v[j].module && module &&
+		    strcmp(v[j].module, module) == 0 &&
+		    (!symbol || (v[j].symbol && strcmp(v[j].symbol, symbol) == 0)))
+			return &v[j];
+	return NULL;
+}
+
+/* Nothing exports the symbol: a dependency the module names is missing, or it was built for
+ * another kernel. */
+static void explain_unresolved(struct doc *d, const struct kmb_logevent *e,
+			       const struct kmb_modfile *m)
+{
+	char *miss = m ? kmb_vkernel_missing_depends(d->vk, m) : NULL;
+
+	if (!miss) {
+		problem(d, e->module, "unknown symbol", e->line, e->text,
+			kmb_xasprintf("nothing in %s exports %s: neither the kernel nor any "
+				      "of its modules. The module was built for another "
+				      "kernel or configuration.",
+				      d->k->release, e->symbol),
+			rebuild_fix(d, e->module));
+		return;
+	}
+	char *dm = depmod_fix(d);
+	problem(d, e->module, "needed module not installed", e->line, e->text,
+		kmb_xasprintf("%s comes from %s, which the module depends on but which "
+			      "is not installed for %s.",
+			      e->symbol, miss, d->k->release),
+		kmb_xasprintf("install %s for %s (kmbuild install <module> -k %s), "
+			      "then %s",
+			      miss, d->k->release, d->k->release, dm));
+	free(dm);
+	free(miss);
+}
+
+/* A module of K exports the symbol: modprobe did not load it first, or it is gone. */
+static void explain_provider(struct doc *d, const struct kmb_logevent *e, const struct kmb_ksym *k)
+{
+	const struct kmb_modfile *pm = kmb_vkernel_module(d->vk, k->owner);
+	char *dm = depmod_fix(d);
+
+	if (pm) {
+		char *pkg = owner_package(d, rel_of(d, pm->path));
+		problem(d, e->module, "provider module not loaded first", e->line, e->text,
+			kmb_xasprintf("%s is exported by %s (%s, %s), which modprobe did not load "
+				      "first: modules.dep does not list it as a dependency.",
+				      e->symbol, k->owner, rel_of(d, pm->path),
+				      pkg ? pkg : "no known package"),
+			dm);
+		free(pkg);
+		return;
+	}
+	problem(d, e->module, "provider module missing", e->line, e->text,
+		kmb_xasprintf("%s is exported by module %s, which is not installed for %s "
+			      "(or modules.dep points at a file that is gone).",
+			      e->symbol, k->owner, d->k->release),
+		kmb_xasprintf("install %s for %s, then %s", k->owner, d->k->release, dm));
+	free(dm);
 }
 
 static void explain_unknown(struct doc *d, const struct kmb_logevent *e,
@@ -427,49 +525,11 @@ static void explain_unknown(struct doc *d, const struct kmb_logevent *e,
 {
 	const struct kmb_ksym *k = kmb_vkernel_resolve(d->vk, e->symbol);
 	const struct kmb_modfile *m = e->module ? kmb_vkernel_module(d->vk, e->module) : NULL;
-	const char *license = m ? m->license : NULL;
+	const struct kmb_logevent *lic = same_module_event(v, n, KMB_LK_LICENSE, e->module, NULL);
+	const char *license = m && m->license ? m->license : lic ? lic->a : NULL;
 
-	for (size_t i = 0; i < n && !license; i++)
-		if (v[i].kind == KMB_LK_LICENSE && v[i].module && e->module &&
-		    strcmp(v[i].module, e->module) == 0)
-			license = v[i].a;
 	if (!k) {
-		/* depends= names what the module was linked against: is any of it missing? */
-		struct kmb_buf miss = {0};
-		for (const char *p = m ? m->depends : NULL; p && *p;) {
-			size_t l = strcspn(p, ",");
-			char dn[256];
-			if (l && l < sizeof(dn)) {
-				memcpy(dn, p, l);
-				dn[l] = '\0';
-				for (char *c = dn; *c; c++)
-					*c = *c == '-' ? '_' : *c;
-				if (!kmb_vkernel_module(d->vk, dn))
-					kmb_buf_printf(&miss, "%s%s", miss.len ? ", " : "", dn);
-			}
-			p += l + (p[l] == ',');
-		}
-		if (miss.len) {
-			char *dm = depmod_fix(d);
-			problem(d, e->module, "needed module not installed", e->line, e->text,
-				kmb_xasprintf(
-					"%s comes from %s, which the module depends on but which "
-					"is not installed for %s.",
-					e->symbol, miss.s, d->k->release),
-				kmb_xasprintf("install %s for %s (kmbuild install <module> -k %s), "
-					      "then %s",
-					      miss.s, d->k->release, d->k->release, dm));
-			free(dm);
-		} else {
-			problem(d, e->module, "unknown symbol", e->line, e->text,
-				kmb_xasprintf(
-					"nothing in %s exports %s: neither the kernel nor any "
-					"of its modules. The module was built for another "
-					"kernel or configuration.",
-					d->k->release, e->symbol),
-				rebuild_fix(d, e->module));
-		}
-		kmb_buf_free(&miss);
+		explain_unresolved(d, e, m);
 		return;
 	}
 	if (k->gpl && license && !kmb_license_is_gpl_compatible(license)) {
@@ -492,25 +552,157 @@ static void explain_unknown(struct doc *d, const struct kmb_logevent *e,
 			rebuild_fix(d, e->module));
 		return;
 	}
-	const struct kmb_modfile *pm = kmb_vkernel_module(d->vk, k->owner);
-	char *pkg = pm ? owner_package(d, rel_of(d, pm->path)) : NULL;
-	if (pm)
-		problem(d, e->module, "provider module not loaded first", e->line, e->text,
-			kmb_xasprintf("%s is exported by %s (%s, %s), which modprobe did not load "
-				      "first: modules.dep does not list it as a dependency.",
-				      e->symbol, k->owner, rel_of(d, pm->path),
-				      pkg ? pkg : "no known package"),
-			depmod_fix(d));
-	else {
-		char *dm = depmod_fix(d);
-		problem(d, e->module, "provider module missing", e->line, e->text,
-			kmb_xasprintf("%s is exported by module %s, which is not installed for %s "
-				      "(or modules.dep points at a file that is gone).",
-				      e->symbol, k->owner, d->k->release),
-			kmb_xasprintf("install %s for %s, then %s", k->owner, d->k->release, dm));
-		free(dm);
+	explain_provider(d, e, k);
+}
+
+static void explain_crc(struct doc *d, const struct kmb_logevent *e, const struct kmb_modfile *m)
+{
+	if (strcmp(e->symbol, "module_layout") == 0) {
+		problem(d, e->module, "built for another kernel ABI", e->line, e->text,
+			kmb_xasprintf("the module's CRC of module_layout (the layout of struct "
+				      "module) is not %s's: it was built against the headers "
+				      "of another kernel%s%.*s. With CONFIG_MODVERSIONS the CRCs "
+				      "decide, not the version string.",
+				      d->k->release, m && m->vermagic ? ", " : "",
+				      m && m->vermagic ? (int)strcspn(m->vermagic, " ") : 0,
+				      m && m->vermagic ? m->vermagic : ""),
+			rebuild_fix(d, e->module));
+		return;
 	}
-	free(pkg);
+	const struct kmb_ksym *k = kmb_vkernel_resolve(d->vk, e->symbol);
+	problem(d, e->module, "symbol version (CRC) mismatch", e->line, e->text,
+		kmb_xasprintf("the module was built against a %s whose %s had another "
+			      "type; the kernel refuses it with 'Invalid argument'.",
+			      k ? k->owner : "kernel", e->symbol),
+		rebuild_fix(d, e->module));
+}
+
+static void explain_vermagic(struct doc *d, const struct kmb_logevent *e)
+{
+	const char *flags_a = strchr(e->a, ' '), *flags_b = strchr(e->b, ' ');
+
+	problem(d, e->module, "built for another kernel", e->line, e->text,
+		kmb_xasprintf("the module was built for '%s' but the kernel is '%s'%s.", e->a, e->b,
+			      strcmp(flags_a ? flags_a : "", flags_b ? flags_b : "")
+				      ? "; even the build flags differ"
+				      : " and the module has no symbol versions"),
+		rebuild_fix(d, e->module));
+}
+
+/* The kernel's refusals of a signature name no module: modprobe's error nearby does. */
+static void explain_signature(struct doc *d, const struct kmb_logevent *v, size_t n, size_t i)
+{
+	const struct kmb_logevent *e = &v[i];
+	const char *why =
+		e->kind == KMB_LK_UNSIGNED
+			? "the module carries no signature and the kernel enforces signatures "
+			  "(module.sig_enforce=1, or Secure Boot lockdown)"
+		: e->kind == KMB_LK_BADKEY
+			? "the module is signed, but with a key the kernel does not trust: "
+			  "MOK keys count only when Secure Boot is on and the key is enrolled"
+		: e->kind == KMB_LK_BADCRYPTO
+			? "the signature uses a hash the kernel was built without"
+			: "the kernel is locked down and refuses unsigned modules";
+
+	problem(d, nearby_module(v, n, i), "signature rejected", e->line, e->text, kmb_xstrdup(why),
+		kmb_xstrdup(e->kind == KMB_LK_BADKEY
+				    ? "kmbuild mok enroll (then confirm in MokManager at "
+				      "the next boot), or kmbuild resign with an enrolled key"
+				    : "kmbuild resign -k <kernel> (signs with the MOK key), "
+				      "then kmbuild mok status"));
+	signing_facts(d);
+}
+
+static void explain_sig_taint(struct doc *d, const struct kmb_logevent *e)
+{
+	problem(d, e->module, "loaded unsigned or with an untrusted key", e->line, e->text,
+		kmb_xstrdup("the module loaded, but the kernel could not verify its "
+			    "signature and tainted itself. With Secure Boot on it would "
+			    "have been refused."),
+		kmb_xstrdup("kmbuild resign, and enroll the key (kmbuild mok enroll)"));
+	signing_facts(d);
+}
+
+static void explain_namespace(struct doc *d, const struct kmb_logevent *e)
+{
+	problem(d, e->module, "symbol namespace not imported", e->line, e->text,
+		kmb_xasprintf("%s lives in namespace %s, which the module does not import.",
+			      e->symbol, e->a),
+		kmb_xasprintf("add MODULE_IMPORT_NS(%s) to the module's source and rebuild", e->a));
+}
+
+static void explain_not_found(struct doc *d, const struct kmb_logevent *e)
+{
+	char *dm = depmod_fix(d);
+
+	problem(d, e->module, "not in modules.dep", e->line, e->text,
+		kmb_xasprintf("modprobe looks modules up in modules.dep(.bin) of %s, which "
+			      "has no %s: it was never installed for this kernel, or "
+			      "installed without running depmod afterwards.",
+			      d->k->release, e->module),
+		kmb_xasprintf("kmbuild install %s -k %s if kmbuild manages it; else %s", e->module,
+			      d->k->release, dm));
+	free(dm);
+}
+
+/* modprobe's summary of a failure the log explains elsewhere: by the kernel's own line about
+ * the module, a signature refusal next to it, or an earlier summary. */
+static bool insert_explained(const struct kmb_logevent *v, size_t n, size_t i)
+{
+	const struct kmb_logevent *e = &v[i];
+
+	for (size_t j = 0; j < n; j++)
+		if (j != i && v[j].module && e->module && strcmp(v[j].module, e->module) == 0 &&
+		    v[j].kind != KMB_LK_INSERT && v[j].kind != KMB_LK_LOAD_FAILED &&
+		    v[j].kind != KMB_LK_LICENSE)
+			return true;
+	for (size_t j = 0; j < n; j++)
+		if ((v[j].kind == KMB_LK_UNSIGNED || v[j].kind == KMB_LK_BADKEY ||
+		     v[j].kind == KMB_LK_BADCRYPTO) &&
+		    nearby_module(v, n, j) == e->module)
+			return true;
+	return same_module_event(v, i, e->kind, e->module, NULL) != NULL;
+}
+
+/* What modprobe's error text (strerror of the kernel's refusal) means. */
+static const char *insert_error_meaning(const char *err)
+{
+	static const struct {
+		const char *err, *why;
+	} meanings[] = {
+		{"Exec format error",
+		 "the kernel rejected the file's format: built for another kernel (vermagic or "
+		 "module_layout CRC), another architecture, or compressed in a way this kmod "
+		 "cannot read"},
+		{"Key was rejected", "the signature was rejected (unsigned, or signed with an "
+				     "untrusted key, while signatures are enforced)"},
+		{"Unknown symbol", "a symbol the module needs is not exported by the running "
+				   "kernel or any loaded module"},
+		{"Invalid argument", "a symbol version (CRC) or namespace did not match, or a "
+				     "module parameter is invalid"},
+		{"Operation not permitted", "module loading is disabled "
+					    "(kernel.modules_disabled=1) or restricted by "
+					    "lockdown"},
+	};
+
+	for (size_t i = 0; i < KMB_ARRAY_SIZE(meanings); i++)
+		if (strstr(err, meanings[i].err))
+			return meanings[i].why;
+	return "see the kernel log for the kernel's own reason";
+}
+
+static void explain_insert(struct doc *d, const struct kmb_logevent *v, size_t n, size_t i,
+			   const struct kmb_modfile *m)
+{
+	const struct kmb_logevent *e = &v[i];
+
+	if (insert_explained(v, n, i))
+		return;
+	problem(d, e->module, "modprobe could not insert it", e->line, e->text,
+		kmb_xstrdup(insert_error_meaning(e->a ? e->a : "")),
+		m ? kmb_xasprintf("kmbuild doctor %s -k %s explains the file", rel_of(d, m->path),
+				  d->k->release)
+		  : kmb_xasprintf("kmbuild verify -k %s", d->k->release));
 }
 
 static void explain_event(struct doc *d, const struct kmb_logevent *v, size_t n, size_t i)
@@ -521,144 +713,34 @@ static void explain_event(struct doc *d, const struct kmb_logevent *v, size_t n,
 
 	switch (e->kind) {
 	case KMB_LK_CRC:
-		if (strcmp(e->symbol, "module_layout") == 0) {
-			problem(d, e->module, "built for another kernel ABI", e->line, e->text,
-				kmb_xasprintf(
-					"the module's CRC of module_layout (the layout of struct "
-					"module) is not %s's: it was built against the headers "
-					"of another kernel%s%.*s. With CONFIG_MODVERSIONS the CRCs "
-					"decide, not the version string.",
-					d->k->release, m && m->vermagic ? ", " : "",
-					m && m->vermagic ? (int)strcspn(m->vermagic, " ") : 0,
-					m && m->vermagic ? m->vermagic : ""),
-				rebuild_fix(d, e->module));
-		} else {
-			const struct kmb_ksym *k = kmb_vkernel_resolve(d->vk, e->symbol);
-			problem(d, e->module, "symbol version (CRC) mismatch", e->line, e->text,
-				kmb_xasprintf(
-					"the module was built against a %s whose %s had another "
-					"type; the kernel refuses it with 'Invalid argument'.",
-					k ? k->owner : "kernel", e->symbol),
-				rebuild_fix(d, e->module));
-		}
+		explain_crc(d, e, m);
 		break;
 	case KMB_LK_UNKNOWN_SYM:
 		/* err -22 follows a CRC mismatch of the same symbol: already explained. */
-		for (size_t j = 0; j < i; j++)
-			if (v[j].kind == KMB_LK_CRC && v[j].symbol && e->symbol &&
-			    strcmp(v[j].symbol, e->symbol) == 0 && v[j].module && e->module &&
-			    strcmp(v[j].module, e->module) == 0)
-				return;
-		explain_unknown(d, e, v, n);
+		if (!e->symbol || !same_module_event(v, i, KMB_LK_CRC, e->module, e->symbol))
+			explain_unknown(d, e, v, n);
 		break;
 	case KMB_LK_VERMAGIC:
-		problem(d, e->module, "built for another kernel", e->line, e->text,
-			kmb_xasprintf("the module was built for '%s' but the kernel is '%s'%s.",
-				      e->a, e->b,
-				      strcmp(strchr(e->a, ' ') ? strchr(e->a, ' ') : "",
-					     strchr(e->b, ' ') ? strchr(e->b, ' ') : "")
-					      ? "; even the build flags differ"
-					      : " and the module has no symbol versions"),
-			rebuild_fix(d, e->module));
+		explain_vermagic(d, e);
 		break;
 	case KMB_LK_UNSIGNED:
 	case KMB_LK_BADKEY:
 	case KMB_LK_BADCRYPTO:
-	case KMB_LK_LOCKDOWN: {
-		const char *mod = nearby_module(v, n, i);
-		const char *why =
-			e->kind == KMB_LK_UNSIGNED
-				? "the module carries no signature and the kernel enforces "
-				  "signatures "
-				  "(module.sig_enforce=1, or Secure Boot lockdown)"
-			: e->kind == KMB_LK_BADKEY
-				? "the module is signed, but with a key the kernel does not trust: "
-				  "MOK keys count only when Secure Boot is on and the key is "
-				  "enrolled"
-			: e->kind == KMB_LK_BADCRYPTO
-				? "the signature uses a hash the kernel was built without"
-				: "the kernel is locked down and refuses unsigned modules";
-		problem(d, mod, "signature rejected", e->line, e->text, kmb_xstrdup(why),
-			kmb_xstrdup(
-				e->kind == KMB_LK_BADKEY
-					? "kmbuild mok enroll (then confirm in MokManager at "
-					  "the next boot), or kmbuild resign with an enrolled key"
-					: "kmbuild resign -k <kernel> (signs with the MOK key), "
-					  "then kmbuild mok status"));
-		signing_facts(d);
+	case KMB_LK_LOCKDOWN:
+		explain_signature(d, v, n, i);
 		break;
-	}
 	case KMB_LK_SIG_TAINT:
-		problem(d, e->module, "loaded unsigned or with an untrusted key", e->line, e->text,
-			kmb_xstrdup("the module loaded, but the kernel could not verify its "
-				    "signature and tainted itself. With Secure Boot on it would "
-				    "have been refused."),
-			kmb_xstrdup("kmbuild resign, and enroll the key (kmbuild mok enroll)"));
-		signing_facts(d);
+		explain_sig_taint(d, e);
 		break;
 	case KMB_LK_NAMESPACE:
-		problem(d, e->module, "symbol namespace not imported", e->line, e->text,
-			kmb_xasprintf("%s lives in namespace %s, which the module does not import.",
-				      e->symbol, e->a),
-			kmb_xasprintf("add MODULE_IMPORT_NS(%s) to the module's source and rebuild",
-				      e->a));
+		explain_namespace(d, e);
 		break;
-	case KMB_LK_NOT_FOUND: {
-		char *dm = depmod_fix(d);
-		problem(d, e->module, "not in modules.dep", e->line, e->text,
-			kmb_xasprintf("modprobe looks modules up in modules.dep(.bin) of %s, which "
-				      "has no %s: it was never installed for this kernel, or "
-				      "installed without running depmod afterwards.",
-				      d->k->release, e->module),
-			kmb_xasprintf("kmbuild install %s -k %s if kmbuild manages it; else %s",
-				      e->module, d->k->release, dm));
-		free(dm);
+	case KMB_LK_NOT_FOUND:
+		explain_not_found(d, e);
 		break;
-	}
 	case KMB_LK_INSERT:
 	case KMB_LK_LOAD_FAILED:
-		/* modprobe's summary: explained by the kernel's own line when the log has it. */
-		for (size_t j = 0; j < n; j++)
-			if (j != i && v[j].module && e->module &&
-			    strcmp(v[j].module, e->module) == 0 && v[j].kind != KMB_LK_INSERT &&
-			    v[j].kind != KMB_LK_LOAD_FAILED && v[j].kind != KMB_LK_LICENSE)
-				return;
-		for (size_t j = 0; j < n; j++)
-			if ((v[j].kind == KMB_LK_UNSIGNED || v[j].kind == KMB_LK_BADKEY ||
-			     v[j].kind == KMB_LK_BADCRYPTO) &&
-			    nearby_module(v, n, j) == e->module)
-				return;
-		if (explained(v, i, e->kind))
-			return;
-		{
-			const char *err = e->a ? e->a : "";
-			const char *why =
-				strstr(err, "Exec format error")
-					? "the kernel rejected the file's format: built for "
-					  "another "
-					  "kernel (vermagic or module_layout CRC), another "
-					  "architecture, "
-					  "or compressed in a way this kmod cannot read"
-				: strstr(err, "Key was rejected")
-					? "the signature was rejected (unsigned, or signed with an "
-					  "untrusted key, while signatures are enforced)"
-				: strstr(err, "Unknown symbol") ? "a symbol the module needs is "
-								  "not exported by the running "
-								  "kernel or any loaded module"
-				: strstr(err, "Invalid argument")
-					? "a symbol version (CRC) or namespace did not match, or a "
-					  "module parameter is invalid"
-				: strstr(err, "Operation not permitted")
-					? "module loading is disabled (kernel.modules_disabled=1) "
-					  "or "
-					  "restricted by lockdown"
-					: "see the kernel log for the kernel's own reason";
-			problem(d, e->module, "modprobe could not insert it", e->line, e->text,
-				kmb_xstrdup(why),
-				m ? kmb_xasprintf("kmbuild doctor %s -k %s explains the file",
-						  rel_of(d, m->path), d->k->release)
-				  : kmb_xasprintf("kmbuild verify -k %s", d->k->release));
-		}
+		explain_insert(d, v, n, i, m);
 		break;
 	case KMB_LK_LICENSE:
 	case KMB_LK_N:
@@ -759,51 +841,115 @@ static char *pick_kernel(const struct doc *d, const char *want, const char *from
 	return kmb_verify_default_kernel(d->ctx);
 }
 
-int kmb_doctor_run(const struct kmb_ctx *ctx, const struct kmb_doctor_opts *o)
+/* The kernel log of the current boot from the journal (of the root's journal directory). */
+static int read_journal(const struct kmb_ctx *ctx, char **text)
 {
-	struct doc d = {.ctx = ctx, .json = o->json};
-	char *text = NULL, *from_log = NULL, *release, *source;
-	int rc = 0;
+	char *jdir = kmb_root_path(ctx, "/var/log/journal");
+	const char *argv_root[] = {"journalctl", "-k", "-b", "--no-pager", "-o",
+				   "short",	 "-D", jdir, NULL};
+	const char *argv_sys[] = {"journalctl", "-k", "-b", "--no-pager", "-o", "short", NULL};
+	int r = kmb_run_capture(*ctx->root ? argv_root : argv_sys, NULL, text);
 
+	free(jdir);
+	if (r != 0 || !*text) {
+		kmb_err("journalctl -k failed (exit %d): is systemd-journald keeping a "
+			"journal?",
+			r);
+		free(*text);
+		*text = NULL;
+		return KMB_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* What to explain: *text is the log (NULL for a module file), *source names it. Returns 0 or
+ * a KMB_EXIT_* code. */
+static int read_source(const struct kmb_ctx *ctx, const struct kmb_doctor_opts *o, char **text,
+		       char **source)
+{
+	struct stat st;
+	int rc;
+
+	*text = NULL;
 	if (o->dmesg) {
-		if (kmb_read_file(o->dmesg, &text, NULL) < 0) {
+		if (kmb_read_file(o->dmesg, text, NULL) < 0) {
 			kmb_err("%s: %s", o->dmesg, strerror(errno));
 			return KMB_EXIT_NOTFOUND;
 		}
-		source = kmb_xstrdup(o->dmesg);
+		*source = kmb_xstrdup(o->dmesg);
 	} else if (o->journal) {
-		char *jdir = kmb_root_path(ctx, "/var/log/journal");
-		const char *argv_root[] = {"journalctl", "-k", "-b", "--no-pager", "-o",
-					   "short",	 "-D", jdir, NULL};
-		const char *argv_sys[] = {"journalctl", "-k",	 "-b", "--no-pager",
-					  "-o",		"short", NULL};
-		int r = kmb_run_capture(*ctx->root ? argv_root : argv_sys, NULL, &text);
-		free(jdir);
-		if (r != 0 || !text) {
-			kmb_err("journalctl -k failed (exit %d): is systemd-journald keeping a "
-				"journal?",
-				r);
-			free(text);
-			return KMB_EXIT_FAIL;
-		}
-		source = kmb_xstrdup("journalctl -k -b");
+		if ((rc = read_journal(ctx, text)) != 0)
+			return rc;
+		*source = kmb_xstrdup("journalctl -k -b");
 	} else if (o->file) {
-		struct stat st;
 		if (stat(o->file, &st) < 0) {
 			kmb_err("%s: %s", o->file, strerror(errno));
 			return KMB_EXIT_NOTFOUND;
 		}
-		source = kmb_xstrdup(o->file);
+		*source = kmb_xstrdup(o->file);
 	} else {
 		kmb_err("doctor needs FILE.ko, --dmesg FILE or --journal");
 		return KMB_EXIT_USAGE;
 	}
+	return 0;
+}
+
+/* The kernel a log names ("Linux version", a modprobe directory), or NULL. */
+static char *release_in_log(const char *text)
+{
+	struct kmb_logevent *v;
+	size_t n;
+	char *release = NULL;
+
 	if (text) {
-		struct kmb_logevent *v;
-		size_t n;
-		kmb_doctor_parse_log(text, &v, &n, &from_log);
+		kmb_doctor_parse_log(text, &v, &n, &release);
 		kmb_logevents_free(v, n);
 	}
+	return release;
+}
+
+static void report_begin(struct doc *d, const char *source, const char *release)
+{
+	if (!d->json)
+		return;
+	kmb_json_init(&d->j, stdout);
+	kmb_json_obj_begin(&d->j, NULL);
+	kmb_json_str(&d->j, "source", source);
+	kmb_json_str(&d->j, "kernel", release);
+	kmb_json_arr_begin(&d->j, "problems");
+}
+
+static void report_end(struct doc *d, bool log, const char *release)
+{
+	if (!d->json) {
+		if (log && !d->problems)
+			printf("no module load failure in it\n");
+		if (!d->k->headers_dir)
+			printf("note: no headers for %s are installed; kmbuild cannot rebuild for "
+			       "it "
+			       "(kmbuild headers %s)\n",
+			       release, release);
+		return;
+	}
+	kmb_json_arr_end(&d->j);
+	kmb_json_arr_begin(&d->j, "facts");
+	for (size_t i = 0; i < d->told.n; i++)
+		kmb_json_str(&d->j, NULL, d->told.v[i]);
+	kmb_json_arr_end(&d->j);
+	kmb_json_bool(&d->j, "headers_installed", d->k->headers_dir != NULL);
+	kmb_json_obj_end(&d->j);
+	kmb_json_finish(&d->j);
+}
+
+int kmb_doctor_run(const struct kmb_ctx *ctx, const struct kmb_doctor_opts *o)
+{
+	struct doc d = {.ctx = ctx, .json = o->json};
+	char *text, *from_log, *release, *source;
+	int rc = read_source(ctx, o, &text, &source);
+
+	if (rc != 0)
+		return rc;
+	from_log = release_in_log(text);
 	release = pick_kernel(&d, o->kernel, from_log);
 	free(from_log);
 	if (!release) {
@@ -816,35 +962,12 @@ int kmb_doctor_run(const struct kmb_ctx *ctx, const struct kmb_doctor_opts *o)
 	}
 	kmb_kernel_open(ctx, release, &d.k);
 	kmb_vkernel_open(ctx, d.k, NULL, &d.vk, &d.sysf);
-	if (d.json) {
-		kmb_json_init(&d.j, stdout);
-		kmb_json_obj_begin(&d.j, NULL);
-		kmb_json_str(&d.j, "source", source);
-		kmb_json_str(&d.j, "kernel", release);
-		kmb_json_arr_begin(&d.j, "problems");
-	}
+	report_begin(&d, source, release);
 	if (text)
 		doctor_log(&d, text, source);
 	else
 		doctor_file(&d, o->file);
-	if (!d.json) {
-		if (text && !d.problems)
-			printf("no module load failure in it\n");
-		if (!d.k->headers_dir)
-			printf("note: no headers for %s are installed; kmbuild cannot rebuild for "
-			       "it "
-			       "(kmbuild headers %s)\n",
-			       release, release);
-	} else {
-		kmb_json_arr_end(&d.j);
-		kmb_json_arr_begin(&d.j, "facts");
-		for (size_t i = 0; i < d.told.n; i++)
-			kmb_json_str(&d.j, NULL, d.told.v[i]);
-		kmb_json_arr_end(&d.j);
-		kmb_json_bool(&d.j, "headers_installed", d.k->headers_dir != NULL);
-		kmb_json_obj_end(&d.j);
-		kmb_json_finish(&d.j);
-	}
+	report_end(&d, text != NULL, release);
 	rc = d.problems ? 1 : 0;
 	kmb_strv_free(&d.told);
 	kmb_findings_free(&d.sysf);

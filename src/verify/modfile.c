@@ -73,6 +73,22 @@ const char *kmb_modfile_modname(const struct kmb_modfile *m, char *buf, size_t b
 	return buf;
 }
 
+bool kmb_modfile_next_depend(const char **p, char *buf, size_t bufsz)
+{
+	while (*p && **p) {
+		const char *name = *p;
+		size_t n = strcspn(name, ",");
+
+		*p += n + (name[n] == ',');
+		if (n && n < bufsz) {
+			memcpy(buf, name, n);
+			buf[n] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
 size_t kmb_modfile_modinfo_all(const struct kmb_modfile *m, const char *key, const char **v,
 			       size_t n)
 {
@@ -295,14 +311,23 @@ void kmb_modfile_sig_details(const struct kmb_modfile *cm)
 	CMS_ContentInfo_free(cms);
 }
 
-int kmb_modfile_signed_by(const struct kmb_modfile *m, struct x509_st *cert)
+/* The signature as a CMS message: 0, -ENODATA (none usable) or -EBADMSG. */
+static int sig_open(const struct kmb_modfile *m, CMS_ContentInfo **cms)
 {
 	kmb_modfile_sig_details(m);
 	if (m->sig.state != KMB_SIG_OK)
 		return -ENODATA;
-	CMS_ContentInfo *cms = sig_cms(m);
-	if (!cms)
-		return -EBADMSG;
+	*cms = sig_cms(m);
+	return *cms ? 0 : -EBADMSG;
+}
+
+int kmb_modfile_signed_by(const struct kmb_modfile *m, struct x509_st *cert)
+{
+	CMS_ContentInfo *cms;
+	int rc = sig_open(m, &cms);
+
+	if (rc < 0)
+		return rc;
 	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
 	int r = 0;
 	if (sis && sk_CMS_SignerInfo_num(sis) > 0)
@@ -313,12 +338,11 @@ int kmb_modfile_signed_by(const struct kmb_modfile *m, struct x509_st *cert)
 
 int kmb_modfile_verify_sig(const struct kmb_modfile *m, struct x509_st *cert)
 {
-	kmb_modfile_sig_details(m);
-	if (m->sig.state != KMB_SIG_OK)
-		return -ENODATA;
-	CMS_ContentInfo *cms = sig_cms(m);
-	if (!cms)
-		return -EBADMSG;
+	CMS_ContentInfo *cms;
+	int rc = sig_open(m, &cms);
+
+	if (rc < 0)
+		return rc;
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	BIO *content = BIO_new_mem_buf(m->image, (int)m->elf_len);
 	int r = -ENOMEM;
@@ -343,6 +367,12 @@ static Elf_Data *scn_data(Elf *elf, size_t idx, GElf_Shdr *sh)
 		return NULL;
 	return elf_getdata(scn, NULL);
 }
+
+/* A name and the offset of the struct field it fills. */
+struct named_field {
+	const char *name;
+	size_t off;
+};
 
 static void parse_modinfo(struct kmb_modfile *m, Elf_Data *d)
 {
@@ -369,10 +399,7 @@ static void parse_modinfo(struct kmb_modfile *m, Elf_Data *d)
 		}
 		p = nul + 1;
 	}
-	static const struct {
-		const char *key;
-		size_t off;
-	} shortcuts[] = {
+	static const struct named_field shortcuts[] = {
 		{"name", offsetof(struct kmb_modfile, name)},
 		{"vermagic", offsetof(struct kmb_modfile, vermagic)},
 		{"license", offsetof(struct kmb_modfile, license)},
@@ -382,7 +409,7 @@ static void parse_modinfo(struct kmb_modfile *m, Elf_Data *d)
 	};
 	for (size_t i = 0; i < KMB_ARRAY_SIZE(shortcuts); i++) {
 		const char *v = NULL;
-		if (kmb_modfile_modinfo_all(m, shortcuts[i].key, &v, 1))
+		if (kmb_modfile_modinfo_all(m, shortcuts[i].name, &v, 1))
 			*(const char **)((char *)m + shortcuts[i].off) = v;
 	}
 }
@@ -416,6 +443,12 @@ struct symref {
 	const char *ns;
 };
 
+/* Helper symbols (__crc_*, __kstrtabns_*) in symtab order, sorted before lookups. */
+struct symrefs {
+	struct symref *v;
+	size_t n, cap;
+};
+
 static int cmp_export(const void *a, const void *b)
 {
 	return strcmp(((const struct kmb_modexport *)a)->name,
@@ -432,22 +465,139 @@ static int cmp_symref(const void *a, const void *b)
 	return strcmp(((const struct symref *)a)->name, ((const struct symref *)b)->name);
 }
 
+static void symrefs_push(struct symrefs *r, struct symref x)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		r->v = kmb_xrealloc(r->v, r->cap * sizeof(*r->v));
+	}
+	r->v[r->n++] = x;
+}
+
+static const struct symref *symrefs_find(const struct symrefs *r, const char *name)
+{
+	struct symref key = {.name = name};
+
+	return r->n ? bsearch(&key, r->v, r->n, sizeof(*r->v), cmp_symref) : NULL;
+}
+
 struct secidx {
 	size_t ksymtab, ksymtab_gpl, kcrctab, kcrctab_gpl, kstrings;
 };
+
+/* One pass over the symbol table: imports, exports and the exports' helper symbols. */
+struct symwalk {
+	const struct secidx *s;
+	Elf_Data *kcrc, *kcrc_gpl, *kstr;
+	struct symrefs crcs, nss;
+	size_t cap_undef, cap_exports;
+};
+
+static void add_undef(struct kmb_modfile *m, struct symwalk *w, const char *name,
+		      const GElf_Sym *sym)
+{
+	if (GELF_ST_BIND(sym->st_info) == STB_LOCAL)
+		return;
+	if (m->n_undef == w->cap_undef) {
+		w->cap_undef = w->cap_undef ? w->cap_undef * 2 : 64;
+		m->undef = kmb_xrealloc(m->undef, w->cap_undef * sizeof(*m->undef));
+	}
+	m->undef[m->n_undef].name = name;
+	m->undef[m->n_undef].weak = GELF_ST_BIND(sym->st_info) == STB_WEAK;
+	m->n_undef++;
+}
+
+static void add_export(struct kmb_modfile *m, struct symwalk *w, const char *name, bool gpl)
+{
+	if (m->n_exports == w->cap_exports) {
+		w->cap_exports = w->cap_exports ? w->cap_exports * 2 : 32;
+		m->exports = kmb_xrealloc(m->exports, w->cap_exports * sizeof(*m->exports));
+	}
+	struct kmb_modexport *e = &m->exports[m->n_exports++];
+	memset(e, 0, sizeof(*e));
+	e->name = name;
+	e->gpl = gpl;
+}
+
+/* The value of a __crc_ symbol: absolute before 6.0, else a word in __kcrctab(_gpl). */
+static bool crc_value(const struct symwalk *w, const GElf_Sym *sym, uint32_t *crc)
+{
+	Elf_Data *cd = sym->st_shndx == w->s->kcrctab	    ? w->kcrc
+		       : sym->st_shndx == w->s->kcrctab_gpl ? w->kcrc_gpl
+							    : NULL;
+
+	if (sym->st_shndx == SHN_ABS) {
+		*crc = (uint32_t)sym->st_value;
+		return true;
+	}
+	if (!cd || sym->st_value + 4 > cd->d_size)
+		return false;
+	memcpy(crc, (const char *)cd->d_buf + sym->st_value, 4);
+	return true;
+}
+
+static void walk_symbol(struct kmb_modfile *m, struct symwalk *w, const char *name,
+			const GElf_Sym *sym)
+{
+	const struct secidx *s = w->s;
+	uint32_t crc;
+
+	if (sym->st_shndx == SHN_UNDEF) {
+		add_undef(m, w, name, sym);
+		return;
+	}
+	if (name[0] != '_' || name[1] != '_')
+		return;
+	if (kmb_startswith(name, "__ksymtab_") &&
+	    (sym->st_shndx == s->ksymtab || sym->st_shndx == s->ksymtab_gpl) &&
+	    sym->st_shndx != 0) {
+		add_export(m, w, name + strlen("__ksymtab_"), sym->st_shndx == s->ksymtab_gpl);
+	} else if (kmb_startswith(name, "__crc_")) {
+		if (crc_value(w, sym, &crc))
+			symrefs_push(&w->crcs,
+				     (struct symref){.name = name + strlen("__crc_"), .crc = crc});
+	} else if (kmb_startswith(name, "__kstrtabns_") && w->kstr &&
+		   sym->st_shndx == s->kstrings && sym->st_value < w->kstr->d_size) {
+		const char *ns = (const char *)w->kstr->d_buf + sym->st_value;
+		if (memchr(ns, '\0', w->kstr->d_size - sym->st_value) && *ns)
+			symrefs_push(&w->nss, (struct symref){.name = name + strlen("__kstrtabns_"),
+							      .ns = ns});
+	}
+}
+
+/* Give each export the CRC and namespace its helper symbols recorded. */
+static void attach_symrefs(struct kmb_modfile *m, struct symrefs *crcs, struct symrefs *nss)
+{
+	if (!m->n_exports || (!crcs->n && !nss->n))
+		return;
+	if (crcs->n)
+		qsort(crcs->v, crcs->n, sizeof(*crcs->v), cmp_symref);
+	if (nss->n)
+		qsort(nss->v, nss->n, sizeof(*nss->v), cmp_symref);
+	for (size_t i = 0; i < m->n_exports; i++) {
+		const struct symref *c = symrefs_find(crcs, m->exports[i].name);
+		const struct symref *ns = symrefs_find(nss, m->exports[i].name);
+		if (c) {
+			m->exports[i].crc = c->crc;
+			m->exports[i].has_crc = true;
+		}
+		if (ns)
+			m->exports[i].ns = ns->ns;
+	}
+}
 
 static void parse_symtab(struct kmb_modfile *m, Elf *elf, size_t symidx, const struct secidx *s)
 {
 	GElf_Shdr sh, csh;
 	Elf_Data *d = scn_data(elf, symidx, &sh);
-	Elf_Data *kcrc = s->kcrctab ? scn_data(elf, s->kcrctab, &csh) : NULL;
-	Elf_Data *kcrc_gpl = s->kcrctab_gpl ? scn_data(elf, s->kcrctab_gpl, &csh) : NULL;
-	Elf_Data *kstr = s->kstrings ? scn_data(elf, s->kstrings, &csh) : NULL;
-	struct symref *crcs = NULL, *nss = NULL;
-	size_t n, n_crcs = 0, n_nss = 0, cap_u = 0, cap_e = 0, cap_c = 0, cap_n = 0;
+	struct symwalk w = {.s = s};
+	size_t n;
 
 	if (!d || !sh.sh_entsize)
 		return;
+	w.kcrc = s->kcrctab ? scn_data(elf, s->kcrctab, &csh) : NULL;
+	w.kcrc_gpl = s->kcrctab_gpl ? scn_data(elf, s->kcrctab_gpl, &csh) : NULL;
+	w.kstr = s->kstrings ? scn_data(elf, s->kstrings, &csh) : NULL;
 	n = sh.sh_size / sh.sh_entsize;
 	for (size_t i = 1; i < n; i++) {
 		GElf_Sym sym;
@@ -456,102 +606,78 @@ static void parse_symtab(struct kmb_modfile *m, Elf *elf, size_t symidx, const s
 		if (!gelf_getsym(d, (int)i, &sym))
 			continue;
 		name = elf_strptr(elf, sh.sh_link, sym.st_name);
-		if (!name || !*name)
-			continue;
-		if (sym.st_shndx == SHN_UNDEF) {
-			if (GELF_ST_BIND(sym.st_info) == STB_LOCAL)
-				continue;
-			if (m->n_undef == cap_u) {
-				cap_u = cap_u ? cap_u * 2 : 64;
-				m->undef = kmb_xrealloc(m->undef, cap_u * sizeof(*m->undef));
-			}
-			m->undef[m->n_undef].name = name;
-			m->undef[m->n_undef].weak = GELF_ST_BIND(sym.st_info) == STB_WEAK;
-			m->n_undef++;
-			continue;
-		}
-		if (name[0] != '_' || name[1] != '_')
-			continue;
-		if (kmb_startswith(name, "__ksymtab_") &&
-		    (sym.st_shndx == s->ksymtab || sym.st_shndx == s->ksymtab_gpl) &&
-		    sym.st_shndx != 0) {
-			if (m->n_exports == cap_e) {
-				cap_e = cap_e ? cap_e * 2 : 32;
-				m->exports = kmb_xrealloc(m->exports, cap_e * sizeof(*m->exports));
-			}
-			struct kmb_modexport *e = &m->exports[m->n_exports++];
-			memset(e, 0, sizeof(*e));
-			e->name = name + strlen("__ksymtab_");
-			e->gpl = sym.st_shndx == s->ksymtab_gpl;
-		} else if (kmb_startswith(name, "__crc_")) {
-			Elf_Data *cd = sym.st_shndx == s->kcrctab	? kcrc
-				       : sym.st_shndx == s->kcrctab_gpl ? kcrc_gpl
-									: NULL;
-			uint32_t crc;
-			if (sym.st_shndx == SHN_ABS) {
-				crc = (uint32_t)sym.st_value; /* pre-6.0 absolute CRC symbols */
-			} else if (cd && sym.st_value + 4 <= cd->d_size) {
-				memcpy(&crc, (const char *)cd->d_buf + sym.st_value, 4);
-			} else {
-				continue;
-			}
-			if (n_crcs == cap_c) {
-				cap_c = cap_c ? cap_c * 2 : 32;
-				crcs = kmb_xrealloc(crcs, cap_c * sizeof(*crcs));
-			}
-			crcs[n_crcs].name = name + strlen("__crc_");
-			crcs[n_crcs].crc = crc;
-			n_crcs++;
-		} else if (kmb_startswith(name, "__kstrtabns_") && kstr &&
-			   sym.st_shndx == s->kstrings && sym.st_value < kstr->d_size) {
-			const char *ns = (const char *)kstr->d_buf + sym.st_value;
-			if (!memchr(ns, '\0', kstr->d_size - sym.st_value) || !*ns)
-				continue;
-			if (n_nss == cap_n) {
-				cap_n = cap_n ? cap_n * 2 : 8;
-				nss = kmb_xrealloc(nss, cap_n * sizeof(*nss));
-			}
-			nss[n_nss].name = name + strlen("__kstrtabns_");
-			nss[n_nss].ns = ns;
-			n_nss++;
-		}
+		if (name && *name)
+			walk_symbol(m, &w, name, &sym);
 	}
-	if (m->n_exports && (n_crcs || n_nss)) {
-		if (n_crcs)
-			qsort(crcs, n_crcs, sizeof(*crcs), cmp_symref);
-		if (n_nss)
-			qsort(nss, n_nss, sizeof(*nss), cmp_symref);
-		for (size_t i = 0; i < m->n_exports; i++) {
-			struct symref key = {.name = m->exports[i].name};
-			struct symref *c =
-				n_crcs ? bsearch(&key, crcs, n_crcs, sizeof(*crcs), cmp_symref)
-				       : NULL;
-			struct symref *ns =
-				n_nss ? bsearch(&key, nss, n_nss, sizeof(*nss), cmp_symref) : NULL;
-			if (c) {
-				m->exports[i].crc = c->crc;
-				m->exports[i].has_crc = true;
-			}
-			if (ns)
-				m->exports[i].ns = ns->ns;
-		}
-	}
+	attach_symrefs(m, &w.crcs, &w.nss);
 	if (m->n_exports > 1)
 		qsort(m->exports, m->n_exports, sizeof(*m->exports), cmp_export);
 	/* Sorted like __versions so that checks can walk both in step. */
 	if (m->n_undef > 1)
 		qsort(m->undef, m->n_undef, sizeof(*m->undef), cmp_modsym);
-	free(crcs);
-	free(nss);
+	free(w.crcs.v);
+	free(w.nss.v);
+}
+
+/* The sections a module is read from, by index (0: absent). */
+struct modsections {
+	size_t modinfo, versions, symtab, comment;
+	struct secidx sym;
+};
+
+static void find_sections(Elf *elf, size_t shstrndx, struct modsections *x)
+{
+	static const struct named_field wanted[] = {
+		{".modinfo", offsetof(struct modsections, modinfo)},
+		{"__versions", offsetof(struct modsections, versions)},
+		{"__ksymtab", offsetof(struct modsections, sym.ksymtab)},
+		{"__ksymtab_gpl", offsetof(struct modsections, sym.ksymtab_gpl)},
+		{"__kcrctab", offsetof(struct modsections, sym.kcrctab)},
+		{"__kcrctab_gpl", offsetof(struct modsections, sym.kcrctab_gpl)},
+		{"__ksymtab_strings", offsetof(struct modsections, sym.kstrings)},
+		{".comment", offsetof(struct modsections, comment)},
+	};
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		size_t idx = elf_ndxscn(scn);
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB) {
+			x->symtab = idx;
+			continue;
+		}
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		for (size_t i = 0; name && i < KMB_ARRAY_SIZE(wanted); i++)
+			if (strcmp(name, wanted[i].name) == 0) {
+				*(size_t *)((char *)x + wanted[i].off) = idx;
+				break;
+			}
+	}
+}
+
+/* .comment starts with a NUL in some toolchains: the compiler is the first non-empty string. */
+static void parse_comment(struct kmb_modfile *m, Elf_Data *d)
+{
+	const char *c = d->d_buf, *end = c + d->d_size;
+
+	while (c < end && !*c)
+		c++;
+	if (c < end && memchr(c, '\0', (size_t)(end - c)))
+		m->compiler = c;
 }
 
 static int parse_elf(struct modfile_priv *p, char **err)
 {
 	struct kmb_modfile *m = &p->pub;
 	GElf_Ehdr eh;
-	size_t shstrndx, modinfo = 0, versions = 0, symtab = 0, comment = 0;
-	struct secidx s = {0};
-	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf_Data *d;
+	size_t shstrndx;
+	struct modsections x = {0};
 
 	if (m->elf_len < 4 || memcmp(m->image, ELFMAG, SELFMAG) != 0) {
 		*err = kmb_xasprintf("%s: not an ELF file", m->path);
@@ -569,65 +695,22 @@ static int parse_elf(struct modfile_priv *p, char **err)
 	}
 	m->elf64 = gelf_getclass(p->elf) == ELFCLASS64;
 	m->machine = eh.e_machine;
-	while ((scn = elf_nextscn(p->elf, scn))) {
-		GElf_Shdr sh;
-		const char *name;
-		size_t idx = elf_ndxscn(scn);
-
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		if (sh.sh_type == SHT_SYMTAB) {
-			symtab = idx;
-			continue;
-		}
-		name = elf_strptr(p->elf, shstrndx, sh.sh_name);
-		if (!name)
-			continue;
-		if (strcmp(name, ".modinfo") == 0)
-			modinfo = idx;
-		else if (strcmp(name, "__versions") == 0)
-			versions = idx;
-		else if (strcmp(name, "__ksymtab") == 0)
-			s.ksymtab = idx;
-		else if (strcmp(name, "__ksymtab_gpl") == 0)
-			s.ksymtab_gpl = idx;
-		else if (strcmp(name, "__kcrctab") == 0)
-			s.kcrctab = idx;
-		else if (strcmp(name, "__kcrctab_gpl") == 0)
-			s.kcrctab_gpl = idx;
-		else if (strcmp(name, "__ksymtab_strings") == 0)
-			s.kstrings = idx;
-		else if (strcmp(name, ".comment") == 0)
-			comment = idx;
-	}
-	if (!modinfo) {
+	find_sections(p->elf, shstrndx, &x);
+	if (!x.modinfo) {
 		*err = kmb_xasprintf("%s: no .modinfo section: not a kernel module", m->path);
 		return -ENOEXEC;
 	}
-	GElf_Shdr sh;
-	Elf_Data *d = scn_data(p->elf, modinfo, &sh);
-	if (d)
+	if ((d = scn_data(p->elf, x.modinfo, &sh)))
 		parse_modinfo(m, d);
-	if (versions) {
+	if (x.versions) {
 		m->has_versions_section = true;
-		d = scn_data(p->elf, versions, &sh);
-		if (d)
+		if ((d = scn_data(p->elf, x.versions, &sh)))
 			parse_versions(m, d);
 	}
-	if (comment) {
-		d = scn_data(p->elf, comment, &sh);
-		/* .comment starts with a NUL in some toolchains: take the first non-empty string.
-		 */
-		if (d && d->d_size) {
-			const char *c = d->d_buf, *end = c + d->d_size;
-			while (c < end && !*c)
-				c++;
-			if (c < end && memchr(c, '\0', (size_t)(end - c)))
-				m->compiler = c;
-		}
-	}
-	if (symtab)
-		parse_symtab(m, p->elf, symtab, &s);
+	if (x.comment && (d = scn_data(p->elf, x.comment, &sh)) && d->d_size)
+		parse_comment(m, d);
+	if (x.symtab)
+		parse_symtab(m, p->elf, x.symtab, &x.sym);
 	return 0;
 }
 

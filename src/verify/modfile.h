@@ -100,6 +100,9 @@ void kmb_modfile_free(struct kmb_modfile *m);
 /* The name the kernel and modprobe use: modinfo "name" or the file name, '-' -> '_'. */
 void kmb_module_name_from_path(const char *path, char *out, size_t outsz);
 const char *kmb_modfile_modname(const struct kmb_modfile *m, char *buf, size_t bufsz);
+/* The next module name of a .modinfo depends= list (comma separated) into buf, advancing *p;
+ * false at the end. Empty names and names longer than buf are skipped. */
+bool kmb_modfile_next_depend(const char **p, char *buf, size_t bufsz);
 
 /* All values of a modinfo key (e.g. "import_ns", "alias"); returns how many, fills up to n. */
 size_t kmb_modfile_modinfo_all(const struct kmb_modfile *m, const char *key, const char **v,

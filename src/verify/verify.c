@@ -418,24 +418,17 @@ static bool ns_imported(const struct kmb_modfile *m, const char *ns)
 	return false;
 }
 
-/* Modules named in .modinfo depends= that K's tree does not have (comma list). */
-static char *missing_depends(struct kmb_vkernel *vk, const struct kmb_modfile *m)
+char *kmb_vkernel_missing_depends(struct kmb_vkernel *vk, const struct kmb_modfile *m)
 {
 	struct kmb_buf b = {0};
 	const char *p = m->depends;
+	char name[256];
 
-	while (p && *p) {
-		size_t n = strcspn(p, ",");
-		char name[256];
-		if (n && n < sizeof(name)) {
-			memcpy(name, p, n);
-			name[n] = '\0';
-			for (char *c = name; *c; c++)
-				*c = *c == '-' ? '_' : *c;
-			if (!module_by_name(vk, name))
-				kmb_buf_printf(&b, "%s%s", b.len ? ", " : "", name);
-		}
-		p += n + (p[n] == ',');
+	while (kmb_modfile_next_depend(&p, name, sizeof(name))) {
+		for (char *c = name; *c; c++)
+			*c = *c == '-' ? '_' : *c;
+		if (!module_by_name(vk, name))
+			kmb_buf_printf(&b, "%s%s", b.len ? ", " : "", name);
 	}
 	return b.len ? kmb_buf_steal(&b) : NULL;
 }
@@ -448,7 +441,7 @@ static void unknown_symbol(struct kmb_vkernel *vk, const struct kmb_modfile *m,
 		vk->symvers_mods ? kmb_symtab_find(vk->symvers_mods, sym) : NULL;
 
 	if (!*deps_checked) {
-		*missing_deps = missing_depends(vk, m);
+		*missing_deps = kmb_vkernel_missing_depends(vk, m);
 		*deps_checked = true;
 	}
 	if (*missing_deps) {
@@ -482,48 +475,111 @@ static void unknown_symbol(struct kmb_vkernel *vk, const struct kmb_modfile *m,
 			sym, vk->release);
 }
 
+/* K has CONFIG_MODVERSIONS but the module has no CRCs at all. */
+static void check_versions_section(const struct kmb_vkernel *vk, const struct kmb_modfile *m,
+				   const struct kmb_vsubject *s, struct kmb_findings *f)
+{
+	if (!vk->modversions || m->has_versions_section)
+		return;
+	kmb_finding_add(
+		f, s, KMB_VC_MODVERSIONS, vk->force_load ? KMB_VS_WARN : KMB_VS_ERROR,
+		kmb_xasprintf("rebuild against %s's headers (CONFIG_MODVERSIONS=y)", vk->release),
+		"no __versions section although %s has CONFIG_MODVERSIONS: %s", vk->release,
+		vk->force_load ? "loads only by forcing, tainting the kernel"
+			       : "the kernel refuses it");
+}
+
+/* module_layout's CRC stands for the whole ABI: when it differs, it is the one error. */
+static bool module_layout_differs(const struct kmb_vkernel *vk, const struct kmb_modfile *m,
+				  const struct kmb_vsubject *s, struct kmb_findings *f)
+{
+	const struct kmb_ksym *ml = kmb_symtab_find(vk->vmlinux, "module_layout");
+	const struct kmb_modver *v = kmb_modfile_version(m, "module_layout");
+
+	if (!ml || !ml->has_crc || !v || v->crc == ml->crc)
+		return false;
+	size_t rl = release_len(m->vermagic ? m->vermagic : "");
+	kmb_finding_add(f, s, KMB_VC_MODVERSIONS, KMB_VS_ERROR,
+			kmb_xasprintf("rebuild it for %s (kmbuild build <module> -k %s && "
+				      "kmbuild install <module> -k %s)",
+				      vk->release, vk->release, vk->release),
+			"disagrees about version of symbol module_layout (module 0x%08x, %s "
+			"0x%08x): built for %.*s, another kernel ABI; modprobe says 'Exec "
+			"format error'",
+			v->crc, vk->release, ml->crc, (int)rl, m->vermagic ? m->vermagic : "");
+	return true;
+}
+
+/* May the module use k at all: GPL-only exports and symbol namespaces. */
+static bool import_allowed(const struct kmb_modfile *m, const struct kmb_vsubject *s,
+			   const char *sym, const struct kmb_ksym *k, bool gpl_ok,
+			   struct kmb_findings *f)
+{
+	if (k->gpl && !gpl_ok) {
+		kmb_finding_add(f, s, KMB_VC_SYMBOLS, KMB_VS_ERROR,
+				kmb_xasprintf("only a GPL-compatible module may use %s: change "
+					      "MODULE_LICENSE or stop using the symbol",
+					      sym),
+				"Unknown symbol %s (err -2): %s exports it GPL-only and the "
+				"module's license is '%s' (the kernel logs the taint, never 'GPL')",
+				sym, k->owner, m->license ? m->license : "unspecified");
+		return false;
+	}
+	if (k->ns && !ns_imported(m, k->ns)) {
+		kmb_finding_add(
+			f, s, KMB_VC_SYMBOLS, KMB_VS_ERROR,
+			kmb_xasprintf("add MODULE_IMPORT_NS(%s) to the module and rebuild", k->ns),
+			"uses symbol %s from namespace %s without importing it: "
+			"'Invalid argument'",
+			sym, k->ns);
+		return false;
+	}
+	return true;
+}
+
+/* The module's recorded CRC of sym. *cursor walks __versions in step with the imports when
+ * both are sorted by name. */
+static const struct kmb_modver *import_version(const struct kmb_modfile *m, const char *sym,
+					       size_t *cursor)
+{
+	int c = 1;
+
+	if (!m->versions_sorted)
+		return kmb_modfile_version(m, sym);
+	while (*cursor < m->n_versions && (c = strcmp(m->versions[*cursor].name, sym)) < 0)
+		(*cursor)++;
+	return *cursor < m->n_versions && c == 0 ? &m->versions[*cursor] : NULL;
+}
+
+static void crc_mismatch(const struct kmb_vkernel *vk, const struct kmb_vsubject *s,
+			 const char *sym, const struct kmb_modver *v, const struct kmb_ksym *k,
+			 struct kmb_findings *f)
+{
+	kmb_finding_add(f, s, KMB_VC_MODVERSIONS, KMB_VS_ERROR,
+			kmb_xasprintf("rebuild it against the %s that %s has (kmbuild build "
+				      "<module> -k %s)",
+				      strcmp(k->owner, "vmlinux") ? k->owner : "headers",
+				      vk->release, vk->release),
+			"disagrees about version of symbol %s (module 0x%08x, %s 0x%08x): "
+			"'Unknown symbol %s (err -22)', modprobe says 'Invalid argument'",
+			sym, v->crc, k->owner, k->crc, sym);
+}
+
 void kmb_verify_symbols(struct kmb_vkernel *vk, const struct kmb_modfile *m,
 			const struct kmb_vsubject *s, bool lookup_tree, struct kmb_findings *f)
 {
 	bool gpl_ok = kmb_license_is_gpl_compatible(m->license);
 	bool check_crc = vk->modversions && m->has_versions_section;
-	bool layout_bad = false, deps_checked = false;
+	bool layout_bad, deps_checked = false;
 	char *missing_deps = NULL;
-	size_t crc_bad = 0;
+	size_t crc_bad = 0, vi = 0;
 	char nb[256];
 	const char *self = kmb_modfile_modname(m, nb, sizeof(nb));
 
 	if (!vk->vmlinux)
 		return;
-	if (vk->modversions && !m->has_versions_section) {
-		kmb_finding_add(
-			f, s, KMB_VC_MODVERSIONS, vk->force_load ? KMB_VS_WARN : KMB_VS_ERROR,
-			kmb_xasprintf("rebuild against %s's headers (CONFIG_MODVERSIONS=y)",
-				      vk->release),
-			"no __versions section although %s has CONFIG_MODVERSIONS: %s", vk->release,
-			vk->force_load ? "loads only by forcing, tainting the kernel"
-				       : "the kernel refuses it");
-	}
-	if (check_crc) {
-		const struct kmb_ksym *ml = kmb_symtab_find(vk->vmlinux, "module_layout");
-		const struct kmb_modver *v = kmb_modfile_version(m, "module_layout");
-		if (ml && ml->has_crc && v && v->crc != ml->crc) {
-			layout_bad = true;
-			size_t rl = release_len(m->vermagic ? m->vermagic : "");
-			kmb_finding_add(
-				f, s, KMB_VC_MODVERSIONS, KMB_VS_ERROR,
-				kmb_xasprintf("rebuild it for %s (kmbuild build <module> -k %s && "
-					      "kmbuild install <module> -k %s)",
-					      vk->release, vk->release, vk->release),
-				"disagrees about version of symbol module_layout (module 0x%08x, "
-				"%s "
-				"0x%08x): built for %.*s, another kernel ABI; modprobe says 'Exec "
-				"format error'",
-				v->crc, vk->release, ml->crc, (int)rl,
-				m->vermagic ? m->vermagic : "");
-		}
-	}
-	size_t vi = 0; /* cursor into __versions: both arrays are sorted by name */
+	check_versions_section(vk, m, s, f);
+	layout_bad = check_crc && module_layout_differs(vk, m, s, f);
 	for (size_t i = 0; i < m->n_undef; i++) {
 		const struct kmb_modsym *u = &m->undef[i];
 		const struct kmb_ksym *k = resolve(vk, u->name, lookup_tree);
@@ -533,58 +589,17 @@ void kmb_verify_symbols(struct kmb_vkernel *vk, const struct kmb_modfile *m,
 				unknown_symbol(vk, m, s, u->name, &missing_deps, &deps_checked, f);
 			continue;
 		}
-		if (strcmp(k->owner, self) == 0)
+		if (strcmp(k->owner, self) == 0 || !import_allowed(m, s, u->name, k, gpl_ok, f))
 			continue;
-		if (k->gpl && !gpl_ok) {
-			kmb_finding_add(
-				f, s, KMB_VC_SYMBOLS, KMB_VS_ERROR,
-				kmb_xasprintf("only a GPL-compatible module may use %s: change "
-					      "MODULE_LICENSE or stop using the symbol",
-					      u->name),
-				"Unknown symbol %s (err -2): %s exports it GPL-only and the "
-				"module's "
-				"license is '%s' (the kernel logs the taint, never 'GPL')",
-				u->name, k->owner, m->license ? m->license : "unspecified");
-			continue;
-		}
-		if (k->ns && !ns_imported(m, k->ns)) {
-			kmb_finding_add(f, s, KMB_VC_SYMBOLS, KMB_VS_ERROR,
-					kmb_xasprintf("add MODULE_IMPORT_NS(%s) to the module and "
-						      "rebuild",
-						      k->ns),
-					"uses symbol %s from namespace %s without importing it: "
-					"'Invalid argument'",
-					u->name, k->ns);
-			continue;
-		}
 		if (!check_crc || !k->has_crc)
 			continue;
-		const struct kmb_modver *v = NULL;
-		if (m->versions_sorted) {
-			int c = 1;
-			while (vi < m->n_versions &&
-			       (c = strcmp(m->versions[vi].name, u->name)) < 0)
-				vi++;
-			if (vi < m->n_versions && c == 0)
-				v = &m->versions[vi];
-		} else {
-			v = kmb_modfile_version(m, u->name);
-		}
+		const struct kmb_modver *v = import_version(m, u->name, &vi);
 		if (!v || v->crc == k->crc)
 			continue;
-		if (layout_bad) {
+		if (layout_bad)
 			crc_bad++;
-			continue;
-		}
-		kmb_finding_add(
-			f, s, KMB_VC_MODVERSIONS, KMB_VS_ERROR,
-			kmb_xasprintf("rebuild it against the %s that %s has (kmbuild build "
-				      "<module> -k %s)",
-				      strcmp(k->owner, "vmlinux") ? k->owner : "headers",
-				      vk->release, vk->release),
-			"disagrees about version of symbol %s (module 0x%08x, %s 0x%08x): "
-			"'Unknown symbol %s (err -22)', modprobe says 'Invalid argument'",
-			u->name, v->crc, k->owner, k->crc, u->name);
+		else
+			crc_mismatch(vk, s, u->name, v, k, f);
 	}
 	if (crc_bad)
 		kmb_finding_add(f, s, KMB_VC_MODVERSIONS, KMB_VS_INFO, NULL,
@@ -612,11 +627,16 @@ static bool same_file(const char *a, const char *b)
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+char *kmb_verify_depmod_fix(const char *root, const char *release)
+{
+	if (root && *root)
+		return kmb_xasprintf("depmod -b %s %s", root, release);
+	return kmb_xasprintf("depmod -a %s", release);
+}
+
 static char *depmod_fix(const struct kmb_vkernel *vk)
 {
-	if (vk->root && *vk->root)
-		return kmb_xasprintf("depmod -b %s %s", vk->root, vk->release);
-	return kmb_xasprintf("depmod -a %s", vk->release);
+	return kmb_verify_depmod_fix(vk->root, vk->release);
 }
 
 /* A dependency modules.dep names must exist where it says (once per module). */
@@ -642,11 +662,79 @@ static void check_dep_on_disk(const struct kmb_vkernel *vk, struct kmod_module *
 	free(dm);
 }
 
+/* libkmod drops a whole modules.dep line when one of its files is missing, so the modules
+ * named by depends= are looked up one by one as well. */
+static void check_deps_present(const struct kmb_vkernel *vk, const struct kmb_modfile *m,
+			       struct kmod_list *deps, const struct kmb_vsubject *s,
+			       struct kmb_findings *f)
+{
+	struct kmb_strv gone = {0};
+	struct kmod_list *l;
+	const char *p = m->depends;
+	char dn[256];
+
+	kmod_list_foreach(l, deps)
+	{
+		struct kmod_module *d = kmod_module_get_module(l);
+		check_dep_on_disk(vk, d, s, &gone, f);
+		kmod_module_unref(d);
+	}
+	while (kmb_modfile_next_depend(&p, dn, sizeof(dn))) {
+		struct kmod_module *d = NULL;
+		if (kmod_module_new_from_name(vk->kmod, dn, &d) == 0) {
+			check_dep_on_disk(vk, d, s, &gone, f);
+			kmod_module_unref(d);
+		}
+	}
+	kmb_strv_free(&gone);
+}
+
+/* Does one of the modules of deps export sym? */
+static bool deps_export(struct kmb_vkernel *vk, struct kmod_list *deps, const char *sym)
+{
+	struct kmod_list *l;
+	struct kmb_modexport key = {.name = sym};
+
+	kmod_list_foreach(l, deps)
+	{
+		struct kmod_module *d = kmod_module_get_module(l);
+		const struct kmb_modfile *dm = module_by_name(vk, kmod_module_get_name(d));
+		kmod_module_unref(d);
+		if (dm && dm->n_exports &&
+		    bsearch(&key, dm->exports, dm->n_exports, sizeof(key), cmp_export))
+			return true;
+	}
+	return false;
+}
+
+/* Every module the file takes symbols from must be loaded first, i.e. be in its modules.dep
+ * line; else modules.dep predates the file. */
+static void check_deps_cover_imports(struct kmb_vkernel *vk, const struct kmb_modfile *m,
+				     const char *name, struct kmod_list *deps,
+				     const struct kmb_vsubject *s, struct kmb_findings *f)
+{
+	for (size_t i = 0; i < m->n_undef; i++) {
+		const char *sym = m->undef[i].name;
+		const struct kmb_ksym *k;
+
+		if (vk->vmlinux && kmb_symtab_find(vk->vmlinux, sym))
+			continue;
+		k = kmb_symtab_find(vk->modexp, sym);
+		if (!k || strcmp(k->owner, name) == 0 || deps_export(vk, deps, sym))
+			continue;
+		kmb_finding_add(f, s, KMB_VC_INDEXES, KMB_VS_ERROR, depmod_fix(vk),
+				"modules.dep is stale: the module takes %s from %s but "
+				"modprobe will not load %s first ('Unknown symbol %s')",
+				sym, k->owner, k->owner, sym);
+		return;
+	}
+}
+
 void kmb_verify_indexes(struct kmb_vkernel *vk, const struct kmb_modfile *m, const char *abs_path,
 			const struct kmb_vsubject *s, bool strict, struct kmb_findings *f)
 {
 	struct kmod_module *mod = NULL;
-	struct kmod_list *deps = NULL, *l;
+	struct kmod_list *deps;
 	const char *path;
 	char nb[256];
 	const char *name = kmb_modfile_modname(m, nb, sizeof(nb));
@@ -661,9 +749,7 @@ void kmb_verify_indexes(struct kmb_vkernel *vk, const struct kmb_modfile *m, con
 				"not in modules.dep(.bin): modprobe says 'Module %s not found in "
 				"directory /lib/modules/%s'",
 				name, vk->release);
-		goto out;
-	}
-	if (!same_file(path, abs_path)) {
+	} else if (!same_file(path, abs_path)) {
 		if (strict) {
 			char *dm = depmod_fix(vk);
 			kmb_finding_add(f, s, KMB_VC_INDEXES, KMB_VS_ERROR,
@@ -674,67 +760,12 @@ void kmb_verify_indexes(struct kmb_vkernel *vk, const struct kmb_modfile *m, con
 					path + strlen(vk->root));
 			free(dm);
 		}
-		goto out;
+	} else {
+		deps = kmod_module_get_dependencies(mod);
+		check_deps_present(vk, m, deps, s, f);
+		check_deps_cover_imports(vk, m, name, deps, s, f);
+		kmod_module_unref_list(deps);
 	}
-	/* libkmod drops a whole modules.dep line when one of its files is missing, so the
-	 * modules named by depends= are looked up one by one as well. */
-	struct kmb_strv gone = {0};
-	deps = kmod_module_get_dependencies(mod);
-	kmod_list_foreach(l, deps)
-	{
-		struct kmod_module *d = kmod_module_get_module(l);
-		check_dep_on_disk(vk, d, s, &gone, f);
-		kmod_module_unref(d);
-	}
-	for (const char *p = m->depends; p && *p;) {
-		size_t n = strcspn(p, ",");
-		char dn[256];
-		struct kmod_module *d = NULL;
-		if (n && n < sizeof(dn)) {
-			memcpy(dn, p, n);
-			dn[n] = '\0';
-			if (kmod_module_new_from_name(vk->kmod, dn, &d) == 0) {
-				check_dep_on_disk(vk, d, s, &gone, f);
-				kmod_module_unref(d);
-			}
-		}
-		p += n + (p[n] == ',');
-	}
-	kmb_strv_free(&gone);
-	/* Every module the file takes symbols from must be loaded first, i.e. be in its
-	 * modules.dep line; else modules.dep predates the file. */
-	for (size_t i = 0; i < m->n_undef; i++) {
-		const char *sym = m->undef[i].name;
-		const struct kmb_ksym *k;
-		bool covered = false;
-
-		if (vk->vmlinux && kmb_symtab_find(vk->vmlinux, sym))
-			continue;
-		k = kmb_symtab_find(vk->modexp, sym);
-		if (!k || strcmp(k->owner, name) == 0)
-			continue;
-		kmod_list_foreach(l, deps)
-		{
-			struct kmod_module *d = kmod_module_get_module(l);
-			const struct kmb_modfile *dm = module_by_name(vk, kmod_module_get_name(d));
-			kmod_module_unref(d);
-			struct kmb_modexport key = {.name = sym};
-			if (dm && dm->n_exports &&
-			    bsearch(&key, dm->exports, dm->n_exports, sizeof(key), cmp_export)) {
-				covered = true;
-				break;
-			}
-		}
-		if (!covered) {
-			kmb_finding_add(f, s, KMB_VC_INDEXES, KMB_VS_ERROR, depmod_fix(vk),
-					"modules.dep is stale: the module takes %s from %s but "
-					"modprobe will not load %s first ('Unknown symbol %s')",
-					sym, k->owner, k->owner, sym);
-			break;
-		}
-	}
-out:
-	kmod_module_unref_list(deps);
 	kmod_module_unref(mod);
 }
 
@@ -821,6 +852,103 @@ static char *enroll_fix(const struct kmb_vkernel *vk)
 			   "boot");
 }
 
+/* No signature the kernel can use: rejected when enforced, else only the taint. */
+static void check_unsigned(const struct kmb_vkernel *vk, const struct kmb_modfile *m,
+			   const struct kmb_vsubject *s, bool managed, struct kmb_findings *f)
+{
+	const char *what = m->sig.state == KMB_SIG_NONE ? "unsigned" : m->sig.error;
+
+	if (vk->sig_enforced)
+		kmb_finding_add(f, s, KMB_VC_SIGNATURE, KMB_VS_ERROR,
+				kmb_xstrdup(vk->signing_cert ? "kmbuild resign -k <kernel>"
+							     : "kmbuild mok generate, kmbuild "
+							       "mok enroll, kmbuild resign"),
+				"%s while %s: 'Loading of unsigned module is rejected', "
+				"modprobe says 'Key was rejected by service'",
+				what, vk->enforce_why);
+	else if (managed && vk->signing_cert)
+		kmb_finding_add(f, s, KMB_VC_SIGNATURE, KMB_VS_WARN,
+				kmb_xasprintf("kmbuild resign -k %s", vk->release),
+				"%s although signing key %s is configured: the kernel taints "
+				"itself ('module verification failed')",
+				what, vk->signing_cert_path + strlen(vk->root));
+}
+
+/* Can K check the signature's hash at all? */
+static bool hash_supported(const struct kmb_vkernel *vk, const struct kmb_modfile *m,
+			   const struct kmb_vsubject *s, struct kmb_findings *f)
+{
+	const char *hc = m->sig.hash_algo ? hash_config(m->sig.hash_algo) : NULL;
+	bool hash_ok = m->sig.hash_algo &&
+		       ((vk->sig_hash && strcmp(vk->sig_hash, m->sig.hash_algo) == 0) ||
+			(hc && kmb_vkernel_cfg_y(vk, hc)) || !vk->config);
+
+	if (hash_ok)
+		return true;
+	kmb_finding_add(f, s, KMB_VC_SIGNATURE, vk->sig_enforced ? KMB_VS_ERROR : KMB_VS_WARN,
+			kmb_xasprintf("re-sign with --hash %s (K's CONFIG_MODULE_SIG_HASH)",
+				      vk->sig_hash ? vk->sig_hash : "sha256"),
+			"signed with %s, which %s cannot check (%s not built in): "
+			"'module with unsupported crypto'",
+			m->sig.hash_algo ? m->sig.hash_algo : "an unknown hash", vk->release,
+			hc ? hc : "no such algorithm");
+	return false;
+}
+
+/* kmbuild signed it: with the configured key, over the bytes on disk? False when the
+ * signature does not match the bytes (nothing more to say). */
+static bool managed_signature_sound(const struct kmb_vkernel *vk, const struct kmb_modfile *m,
+				    const struct kmb_vsubject *s, struct kmb_findings *f)
+{
+	if (kmb_modfile_signed_by(m, vk->signing_cert) != 1) {
+		kmb_finding_add(f, s, KMB_VC_SIGNATURE, KMB_VS_WARN,
+				kmb_xasprintf("kmbuild resign -k %s", vk->release),
+				"signed by '%s' (%s), not by the configured key '%s'",
+				m->sig.signer ? m->sig.signer : "?",
+				m->sig.key_id ? m->sig.key_id : "?",
+				vk->signing_cn ? vk->signing_cn : "?");
+		return true;
+	}
+	if (kmb_modfile_verify_sig(m, vk->signing_cert) != 0)
+		return true;
+	kmb_finding_add(f, s, KMB_VC_SIGNATURE,
+			vk->sig_enforced || vk->mok_usable ? KMB_VS_ERROR : KMB_VS_WARN,
+			kmb_xasprintf("kmbuild resign -k %s", vk->release),
+			"signature does not match the module's bytes (changed after "
+			"signing, e.g. stripped): the kernel rejects it once it "
+			"trusts the key");
+	return false;
+}
+
+/* Enforced: the signer must be a key K trusts (built-in, or enrolled MOK with Secure Boot). */
+static void check_signer_trusted(const struct kmb_vkernel *vk, const struct kmb_modfile *m,
+				 const struct kmb_vsubject *s, struct kmb_findings *f)
+{
+	const char *signer = m->sig.signer ? m->sig.signer : "?";
+
+	if (!vk->mok_usable) {
+		kmb_finding_add(f, s, KMB_VC_SIGNATURE, KMB_VS_ERROR, enroll_fix(vk),
+				"signed by '%s', but %s and Secure Boot is off, so the kernel "
+				"trusts only its built-in keys: 'Loading of module with "
+				"unavailable key is rejected'",
+				signer, vk->enforce_why);
+		return;
+	}
+	if (!vk->mok_known) {
+		kmb_finding_add(
+			f, s, KMB_VC_SIGNATURE, KMB_VS_WARN,
+			kmb_xstrdup("check with kmbuild mok status"),
+			"cannot read MokListRT: unknown whether the key of '%s' is enrolled",
+			signer);
+		return;
+	}
+	if (!signer_trusted(vk, m))
+		kmb_finding_add(f, s, KMB_VC_SIGNATURE, KMB_VS_ERROR, enroll_fix(vk),
+				"signed by '%s' (%s), a key not enrolled in MokListRT while %s: "
+				"'Loading of module with unavailable key is rejected'",
+				signer, m->sig.key_id ? m->sig.key_id : "?", vk->enforce_why);
+}
+
 void kmb_verify_signature(struct kmb_vkernel *vk, const struct kmb_modfile *m,
 			  const struct kmb_vsubject *s, bool managed, struct kmb_findings *f)
 {
@@ -847,82 +975,13 @@ void kmb_verify_signature(struct kmb_vkernel *vk, const struct kmb_modfile *m,
 		return;
 	}
 	if (m->sig.state == KMB_SIG_NONE || m->sig.state == KMB_SIG_FOREIGN) {
-		const char *what = m->sig.state == KMB_SIG_NONE ? "unsigned" : m->sig.error;
-		if (vk->sig_enforced)
-			kmb_finding_add(f, s, KMB_VC_SIGNATURE, KMB_VS_ERROR,
-					kmb_xstrdup(vk->signing_cert
-							    ? "kmbuild resign -k <kernel>"
-							    : "kmbuild mok generate, kmbuild "
-							      "mok enroll, kmbuild resign"),
-					"%s while %s: 'Loading of unsigned module is rejected', "
-					"modprobe says 'Key was rejected by service'",
-					what, vk->enforce_why);
-		else if (managed && vk->signing_cert)
-			kmb_finding_add(
-				f, s, KMB_VC_SIGNATURE, KMB_VS_WARN,
-				kmb_xasprintf("kmbuild resign -k %s", vk->release),
-				"%s although signing key %s is configured: the kernel taints "
-				"itself ('module verification failed')",
-				what, vk->signing_cert_path + strlen(vk->root));
+		check_unsigned(vk, m, s, managed, f);
 		return;
 	}
-	const char *hc = m->sig.hash_algo ? hash_config(m->sig.hash_algo) : NULL;
-	bool hash_ok = m->sig.hash_algo &&
-		       ((vk->sig_hash && strcmp(vk->sig_hash, m->sig.hash_algo) == 0) ||
-			(hc && kmb_vkernel_cfg_y(vk, hc)) || !vk->config);
-	if (!hash_ok) {
-		kmb_finding_add(f, s, KMB_VC_SIGNATURE,
-				vk->sig_enforced ? KMB_VS_ERROR : KMB_VS_WARN,
-				kmb_xasprintf("re-sign with --hash %s (K's CONFIG_MODULE_SIG_HASH)",
-					      vk->sig_hash ? vk->sig_hash : "sha256"),
-				"signed with %s, which %s cannot check (%s not built in): "
-				"'module with unsupported crypto'",
-				m->sig.hash_algo ? m->sig.hash_algo : "an unknown hash",
-				vk->release, hc ? hc : "no such algorithm");
+	if (!hash_supported(vk, m, s, f))
 		return;
-	}
-	if (managed && vk->signing_cert) {
-		if (kmb_modfile_signed_by(m, vk->signing_cert) != 1) {
-			kmb_finding_add(f, s, KMB_VC_SIGNATURE, KMB_VS_WARN,
-					kmb_xasprintf("kmbuild resign -k %s", vk->release),
-					"signed by '%s' (%s), not by the configured key '%s'",
-					m->sig.signer ? m->sig.signer : "?",
-					m->sig.key_id ? m->sig.key_id : "?",
-					vk->signing_cn ? vk->signing_cn : "?");
-		} else if (kmb_modfile_verify_sig(m, vk->signing_cert) == 0) {
-			kmb_finding_add(
-				f, s, KMB_VC_SIGNATURE,
-				vk->sig_enforced || vk->mok_usable ? KMB_VS_ERROR : KMB_VS_WARN,
-				kmb_xasprintf("kmbuild resign -k %s", vk->release),
-				"signature does not match the module's bytes (changed after "
-				"signing, e.g. stripped): the kernel rejects it once it "
-				"trusts the key");
-			return;
-		}
-	}
-	if (!vk->sig_enforced)
+	if (managed && vk->signing_cert && !managed_signature_sound(vk, m, s, f))
 		return;
-	if (!vk->mok_usable) {
-		kmb_finding_add(
-			f, s, KMB_VC_SIGNATURE, KMB_VS_ERROR, enroll_fix(vk),
-			"signed by '%s', but %s and Secure Boot is off, so the kernel trusts "
-			"only its built-in keys: 'Loading of module with unavailable key is "
-			"rejected'",
-			m->sig.signer ? m->sig.signer : "?", vk->enforce_why);
-		return;
-	}
-	if (!vk->mok_known) {
-		kmb_finding_add(
-			f, s, KMB_VC_SIGNATURE, KMB_VS_WARN,
-			kmb_xstrdup("check with kmbuild mok status"),
-			"cannot read MokListRT: unknown whether the key of '%s' is enrolled",
-			m->sig.signer ? m->sig.signer : "?");
-		return;
-	}
-	if (!signer_trusted(vk, m))
-		kmb_finding_add(f, s, KMB_VC_SIGNATURE, KMB_VS_ERROR, enroll_fix(vk),
-				"signed by '%s' (%s), a key not enrolled in MokListRT while %s: "
-				"'Loading of module with unavailable key is rejected'",
-				m->sig.signer ? m->sig.signer : "?",
-				m->sig.key_id ? m->sig.key_id : "?", vk->enforce_why);
+	if (vk->sig_enforced)
+		check_signer_trusted(vk, m, s, f);
 }

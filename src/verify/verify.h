@@ -137,6 +137,8 @@ void kmb_vkernel_cache_module(struct kmb_vkernel *vk, const char *name, const ch
 const struct kmb_modfile *kmb_vkernel_module(struct kmb_vkernel *vk, const char *name);
 /* Who exports sym for K (vmlinux, module files read, K's modules.symbols, Module.symvers). */
 const struct kmb_ksym *kmb_vkernel_resolve(struct kmb_vkernel *vk, const char *sym);
+/* The modules named by m's depends= that K does not have, as "a, b" (malloc'd), or NULL. */
+char *kmb_vkernel_missing_depends(struct kmb_vkernel *vk, const struct kmb_modfile *m);
 
 /* Add a module file's exports to vk->modexp (owner = its module name). */
 void kmb_vkernel_add_exports(struct kmb_vkernel *vk, const struct kmb_modfile *m,
@@ -167,6 +169,9 @@ struct kmb_verify_opts {
 
 /* The whole run: returns the exit code (0/1/2) or KMB_EXIT_* for usage/setup errors. */
 int kmb_verify_run(const struct kmb_ctx *ctx, const struct kmb_verify_opts *o);
+
+/* The depmod command that rebuilds the indexes of release under root ("" or NULL: /). */
+char *kmb_verify_depmod_fix(const char *root, const char *release);
 
 /* Kernel that boots next: boot loader default when readable, else the newest installed.
  * NULL when no kernel is installed under the root. */

@@ -565,17 +565,24 @@ static size_t index_modules(const struct kmb_initramfs *ir, const char *release,
 	return m;
 }
 
-static void check_initramfs(struct vrun *r, bool all)
+static void image_unreadable(struct vrun *r, char *err)
 {
-	char *img = kmb_verify_initrd_path(r->ctx, r->k->release);
-	struct kmb_initramfs *ir = NULL;
-	char *err = NULL;
-	bool exists = kmb_exists(img);
 	struct kmb_vsubject sys = {.kernel = r->k->release};
-	struct ir_want *w = kmb_xcalloc(r->n_mods ? r->n_mods : 1, sizeof(*w));
-	const char **names = kmb_xcalloc(r->n_mods ? r->n_mods : 1, sizeof(*names));
-	size_t nw = 0;
+
+	kmb_finding_add(&r->f, &sys, KMB_VC_INITRAMFS, KMB_VS_ERROR,
+			kmb_xasprintf("update-initramfs -c -k %s", r->k->release), "%s", err);
+	free(err);
+}
+
+/* List K's image, keeping the bytes of the modules we check. False when there is nothing to
+ * compare: the image is unreadable (reported) or not worth reading. *ir stays NULL when there
+ * is no image at all. */
+static bool open_image(struct vrun *r, const char *img, bool exists, bool all,
+		       struct kmb_initramfs **ir)
+{
 	struct capture_ctx cc = {.release = r->k->release, .names = kmb_symtab_new()};
+	char *err = NULL;
+	bool ok = true;
 
 	for (size_t i = 0; i < r->n_mods; i++) {
 		struct kmb_ksym k = {.name = r->mods[i].name, .owner = ""};
@@ -583,26 +590,26 @@ static void check_initramfs(struct vrun *r, bool all)
 			kmb_symtab_add(cc.names, &k, false);
 	}
 	if (exists && r->n_mods && image_worth_reading(r, img, all) &&
-	    kmb_initramfs_open_capture(img, capture_module, &cc, &ir, &err) < 0) {
-		kmb_finding_add(&r->f, &sys, KMB_VC_INITRAMFS, KMB_VS_ERROR,
-				kmb_xasprintf("update-initramfs -c -k %s", r->k->release), "%s",
-				err);
-		free(err);
-		goto out;
-	}
-	if (exists && !ir) {
+	    kmb_initramfs_open_capture(img, capture_module, &cc, ir, &err) < 0) {
+		image_unreadable(r, err);
+		ok = false;
+	} else if (exists && !*ir) {
 		/* Not worth listing: nothing in it can be stale or missing. Still unreadable? */
-		if (r->n_mods && kmb_initramfs_probe(img, &err) < 0) {
-			kmb_finding_add(&r->f, &sys, KMB_VC_INITRAMFS, KMB_VS_ERROR,
-					kmb_xasprintf("update-initramfs -c -k %s", r->k->release),
-					"%s", err);
-			free(err);
-		}
-		goto out;
+		if (r->n_mods && kmb_initramfs_probe(img, &err) < 0)
+			image_unreadable(r, err);
+		ok = false;
 	}
-	/* Which modules the image holds: index its module entries by name once. */
+	kmb_symtab_free(cc.names);
+	return ok;
+}
+
+/* The modules to compare with the image: those it holds and those that must be in it. */
+static size_t wanted_modules(struct vrun *r, const struct kmb_initramfs *ir, struct ir_want *w)
+{
 	struct ir_mod *idx = NULL;
 	size_t n_idx = ir ? index_modules(ir, r->k->release, &idx) : 0;
+	size_t nw = 0;
+
 	for (size_t i = 0; i < r->n_mods; i++) {
 		struct vmod *v = &r->mods[i];
 		if (!v->m)
@@ -624,50 +631,58 @@ static void check_initramfs(struct vrun *r, bool all)
 		}
 		w[nw].v = v;
 		w[nw].e = e;
-		if (e)
-			names[nw] = e->name;
 		nw++;
 	}
 	for (size_t i = 0; i < n_idx; i++)
 		free(idx[i].name);
 	free(idx);
-	unsigned char **data = kmb_xcalloc(nw ? nw : 1, sizeof(*data));
-	size_t *len = kmb_xcalloc(nw ? nw : 1, sizeof(*len));
+	return nw;
+}
+
+/* Read the wanted modules' entries in one pass over the image and compare each copy with the
+ * installed file. */
+static void compare_wanted(struct vrun *r, const struct kmb_initramfs *ir, const char *img,
+			   bool exists, const struct ir_want *w, size_t nw)
+{
 	const char **rn = kmb_xcalloc(nw ? nw : 1, sizeof(*rn));
 	size_t nr = 0;
+	char *err = NULL;
+
 	for (size_t i = 0; i < nw; i++)
-		if (names[i])
-			rn[nr++] = names[i];
+		if (w[i].e)
+			rn[nr++] = w[i].e->name;
 	unsigned char **rdata = kmb_xcalloc(nr ? nr : 1, sizeof(*rdata));
 	size_t *rlen = kmb_xcalloc(nr ? nr : 1, sizeof(*rlen));
-	if (ir && nr && kmb_initramfs_read_files(ir, rn, nr, rdata, rlen, &err) < 0) {
-		kmb_finding_add(&r->f, &sys, KMB_VC_INITRAMFS, KMB_VS_ERROR,
-				kmb_xasprintf("update-initramfs -c -k %s", r->k->release), "%s",
-				err);
-		free(err);
-	}
+	if (ir && nr && kmb_initramfs_read_files(ir, rn, nr, rdata, rlen, &err) < 0)
+		image_unreadable(r, err);
 	for (size_t i = 0, j = 0; i < nw; i++) {
 		struct kmb_vsubject s;
-		if (names[i]) {
-			data[i] = rdata[j];
-			len[i] = rlen[j];
-			j++;
-		}
+		unsigned char *data = w[i].e ? rdata[j] : NULL;
+		size_t len = w[i].e ? rlen[j++] : 0;
+
 		subject(r, w[i].v, &s);
-		kmb_verify_initramfs_module(r->vk, img, exists, w[i].e, data[i], len[i], w[i].v->m,
+		kmb_verify_initramfs_module(r->vk, img, exists, w[i].e, data, len, w[i].v->m,
 					    w[i].v->required, &s, &r->f);
-		free(data[i]);
+		free(data);
 	}
 	free(rdata);
 	free(rlen);
 	free(rn);
-	free(data);
-	free(len);
-out:
-	kmb_symtab_free(cc.names);
+}
+
+static void check_initramfs(struct vrun *r, bool all)
+{
+	char *img = kmb_verify_initrd_path(r->ctx, r->k->release);
+	struct kmb_initramfs *ir = NULL;
+	bool exists = kmb_exists(img);
+
+	if (open_image(r, img, exists, all, &ir)) {
+		struct ir_want *w = kmb_xcalloc(r->n_mods ? r->n_mods : 1, sizeof(*w));
+		size_t nw = wanted_modules(r, ir, w);
+		compare_wanted(r, ir, img, exists, w, nw);
+		free(w);
+	}
 	kmb_initramfs_free(ir);
-	free(names);
-	free(w);
 	free(img);
 }
 
@@ -725,9 +740,7 @@ static void run_kernel(struct vrun *r, const struct kmb_verify_opts *o)
 				r->k->modules_dir + strlen(r->ctx->root));
 	else if (!r->vk->have_index && r->n_mods)
 		kmb_finding_add(&r->f, &sys, KMB_VC_INDEXES, KMB_VS_ERROR,
-				r->ctx->root[0] ? kmb_xasprintf("depmod -b %s %s", r->ctx->root,
-								r->k->release)
-						: kmb_xasprintf("depmod -a %s", r->k->release),
+				kmb_verify_depmod_fix(r->ctx->root, r->k->release),
 				"%s has no modules.dep.bin: modprobe finds no module at all",
 				r->k->modules_dir + strlen(r->ctx->root));
 

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -31,31 +33,6 @@ struct ent {
 	const char *data; /* file content, link target */
 	int mode;
 };
-
-static char *tmpdir;
-
-static int setup(void **state)
-{
-	(void)state;
-	char tmpl[] = "/tmp/kmb-test-archive.XXXXXX";
-	if (!mkdtemp(tmpl))
-		return -1;
-	tmpdir = kmb_xstrdup(tmpl);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	kmb_rm_rf(tmpdir);
-	free(tmpdir);
-	return 0;
-}
-
-static char *tpath(const char *name)
-{
-	return kmb_xasprintf("%s/%s", tmpdir, name);
-}
 
 static void add_entries(struct archive *a, const struct ent *ents)
 {
@@ -97,7 +74,7 @@ static void add_entries(struct archive *a, const struct ent *ents)
 /* Write a tar (filter: 'g' gzip, 'x' xz, 0 none) or zip ('z') archive. */
 static char *make_archive(const char *name, char kind, const struct ent *ents)
 {
-	char *path = tpath(name);
+	char *path = unit_path(name);
 	struct archive *a = archive_write_new();
 
 	if (kind == 'z') {
@@ -146,7 +123,7 @@ static void test_extract_ok(void **state)
 	};
 	char err[512];
 	char *arc = make_archive("ok.tar.gz", 'g', ents);
-	char *dest = tpath("ok-out/sub");
+	char *dest = unit_path("ok-out/sub");
 
 	assert_int_equal(kmb_archive_extract(arc, dest, err, sizeof(err)), 0);
 	assert_text(dest, "pkg/dkms.conf", "PACKAGE_NAME=x\n");
@@ -174,7 +151,7 @@ static void test_zip_and_xz(void **state)
 	};
 	char err[512];
 	char *z = make_archive("m.zip", 'z', ents), *x = make_archive("m.tar.xz", 'x', ents);
-	char *d1 = tpath("zip-out"), *d2 = tpath("xz-out");
+	char *d1 = unit_path("zip-out"), *d2 = unit_path("xz-out");
 
 	assert_int_equal(kmb_archive_extract(z, d1, err, sizeof(err)), 0);
 	assert_text(d1, "m/Makefile", "obj-m := m.o\n");
@@ -192,7 +169,7 @@ static void expect_refused(const char *name, const struct ent *ents, const char 
 {
 	char err[512];
 	char *arc = make_archive(name, 'g', ents);
-	char *dest = kmb_xasprintf("%s/out-%s", tmpdir, name);
+	char *dest = kmb_xasprintf("%s/out-%s", unit_tmp, name);
 	int r = kmb_archive_extract(arc, dest, err, sizeof(err));
 
 	print_message("%s\n", err);
@@ -216,7 +193,7 @@ static void test_dotdot(void **state)
 	};
 	expect_refused("dotdot.tgz", ents, "a/../../evil", "'..'");
 	/* Nothing was written next to the destination either. */
-	char *p = tpath("evil");
+	char *p = unit_path("evil");
 	assert_false(kmb_exists(p));
 	free(p);
 }
@@ -224,7 +201,7 @@ static void test_dotdot(void **state)
 static void test_absolute(void **state)
 {
 	(void)state;
-	char *abs = kmb_xasprintf("%s/abs-target", tmpdir);
+	char *abs = unit_path("abs-target");
 	const struct ent ents[] = {
 		{"ok", 'f', "x", 0},
 		{abs, 'f', "x", 0},
@@ -317,20 +294,20 @@ static void test_corrupt(void **state)
 	assert_int_equal(truncate(arc, st.st_size / 2), 0);
 	expect_corrupt(arc);
 
-	char *garbage = tpath("garbage.tar");
+	char *garbage = unit_path("garbage.tar");
 	char junk[4096];
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (char)(i * 131 + 7);
-	assert_int_equal(kmb_write_file_atomic(garbage, junk, sizeof(junk), 0644), 0);
+	unit_write(garbage, junk, sizeof(junk), 0644);
 	expect_corrupt(garbage);
 
-	char *empty = tpath("empty.tar");
-	assert_int_equal(kmb_write_file_atomic(empty, "", 0, 0644), 0);
+	char *empty = unit_path("empty.tar");
+	unit_write(empty, "", 0, 0644);
 	expect_corrupt(empty);
 
-	char *missing = tpath("no-such.tar");
+	char *missing = unit_path("no-such.tar");
 	char err[256];
-	char *dest = tpath("no-such.out");
+	char *dest = unit_path("no-such.out");
 	assert_int_equal(kmb_archive_extract(missing, dest, err, sizeof(err)), -ENOENT);
 	assert_false(kmb_exists(dest));
 	free(dest);
@@ -352,15 +329,13 @@ static void test_rollback_existing(void **state)
 	};
 	char err[512];
 	char *arc = make_archive("rollback.tgz", 'g', ents);
-	char *dest = tpath("existing");
-	char *keep = tpath("existing/keep/old.txt");
-	char *dir = tpath("existing/keep");
+	char *dest = unit_path("existing");
+	char *keep = unit_path("existing/keep/old.txt");
 
-	assert_int_equal(kmb_mkdir_p(dir, 0755), 0);
-	assert_int_equal(kmb_write_file_atomic(keep, "old", 3, 0644), 0);
+	unit_write(keep, "old", 3, 0644);
 	assert_int_equal(kmb_archive_extract(arc, dest, err, sizeof(err)), -EINVAL);
 	assert_true(kmb_exists(keep));
-	char *n1 = tpath("existing/keep/new.txt"), *n2 = tpath("existing/fresh");
+	char *n1 = unit_path("existing/keep/new.txt"), *n2 = unit_path("existing/fresh");
 	assert_false(kmb_exists(n1));
 	assert_false(kmb_exists(n2));
 	free(n1);
@@ -368,14 +343,13 @@ static void test_rollback_existing(void **state)
 	free(arc);
 	free(dest);
 	free(keep);
-	free(dir);
 }
 
 /* A .deb: ar with debian-binary, control.tar.xz, data.tar.xz. */
 static char *make_deb(const char *name, const struct ent *data, bool with_data)
 {
-	char *datapath = kmb_xasprintf("%s/%s.data.tar.xz", tmpdir, name);
-	char *path = tpath(name);
+	char *datapath = kmb_xasprintf("%s/%s.data.tar.xz", unit_tmp, name);
+	char *path = unit_path(name);
 	struct archive *t = archive_write_new();
 
 	archive_write_set_format_gnutar(t);
@@ -430,7 +404,7 @@ static void test_deb(void **state)
 	};
 	char err[512], tgt[PATH_MAX];
 	char *deb = make_deb("h.deb", data, true);
-	char *dest = tpath("deb-out");
+	char *dest = unit_path("deb-out");
 
 	assert_int_equal(kmb_archive_extract_deb_data(deb, dest, err, sizeof(err)), 0);
 	char *build = kmb_xasprintf("%s/lib/modules/K/build", dest);
@@ -443,7 +417,7 @@ static void test_deb(void **state)
 
 	/* The same payload as a plain tarball is refused: absolute symlink target. */
 	char *nodata = make_deb("nodata.deb", data, false);
-	char *d2 = tpath("deb-out2");
+	char *d2 = unit_path("deb-out2");
 	assert_int_equal(kmb_archive_extract_deb_data(nodata, d2, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "no data.tar"));
 	assert_false(kmb_exists(d2));
@@ -468,7 +442,7 @@ static void test_deb_escape(void **state)
 	};
 	char err[512];
 	char *deb = make_deb("evil.deb", data, true);
-	char *dest = tpath("deb-evil");
+	char *dest = unit_path("deb-evil");
 
 	assert_int_equal(kmb_archive_extract_deb_data(deb, dest, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "usr/evil"));
@@ -486,7 +460,7 @@ static void test_raw(void **state)
 	size_t len;
 
 	for (int i = 0; i < 3; i++) {
-		char *p = kmb_xasprintf("%s/Packages.%d", tmpdir, i);
+		char *p = kmb_xasprintf("%s/Packages.%d", unit_tmp, i);
 		struct archive *a = archive_write_new();
 		archive_write_set_format_raw(a);
 		if (i == 1)
@@ -539,5 +513,5 @@ int main(void)
 		cmocka_unit_test(test_deb_escape),
 		cmocka_unit_test(test_raw),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

@@ -20,45 +20,23 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "conf/conf.h"
 #include "conf/shlex.h"
 #include "base/util.h"
 
-static char *tmpdir;
-
-static int setup(void **state)
-{
-	char tmpl[] = "/tmp/kmb-test-conf.XXXXXX";
-
-	(void)state;
-	if (!mkdtemp(tmpl))
-		return -1;
-	tmpdir = kmb_xstrdup(tmpl);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	kmb_rm_rf(tmpdir);
-	free(tmpdir);
-	return 0;
-}
-
-/* Write tmpdir/name (directories created) and return its path (malloc'd). */
+/* Write unit_tmp/name (directories created) and return its path (malloc'd). */
 static char *put(const char *name, const char *text)
 {
-	char *p = kmb_xasprintf("%s/%s", tmpdir, name);
-	char *dir = kmb_xstrdup(p);
+	char *p = unit_path(name);
 	FILE *f;
 
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(kmb_mkdir_p(dir, 0755), 0);
+	unit_mkdir_parent(p);
 	f = fopen(p, "w");
 	assert_non_null(f);
 	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
 	assert_int_equal(fclose(f), 0);
-	free(dir);
 	return p;
 }
 
@@ -89,7 +67,7 @@ static struct kmb_pkg *load_ok(const char *path, const struct kmb_conf_vars *var
 	return pkg;
 }
 
-/* Load text written to tmpdir/name; expect success. */
+/* Load text written to unit_tmp/name; expect success. */
 static struct kmb_pkg *load_text(const char *name, const char *text,
 				 const struct kmb_conf_vars *vars)
 {
@@ -750,7 +728,7 @@ static void test_deprecated(void **state)
 static void test_overrides(void **state)
 {
 	struct kmb_conf_vars v = V61;
-	char *dir = kmb_xasprintf("%s/etc-dkms", tmpdir);
+	char *dir = unit_path("etc-dkms");
 	char *p;
 	struct kmb_pkg *pkg;
 	static const char *const names[] = {
@@ -967,7 +945,7 @@ static void test_exclusion_index0_bash(void **state)
 	{
 		struct kmb_conf_vars v = V61;
 		char *p;
-		v.overrides_dir = kmb_xasprintf("%s/exb3-etc", tmpdir);
+		v.overrides_dir = unit_path("exb3-etc");
 		free(put("exb3-etc/ex.conf", "if true; then MAKE[0]=over; fi\n"));
 		p = put("exb3/dkms.conf", "PACKAGE_NAME=ex\nPACKAGE_VERSION=1\n"
 					  "BUILT_MODULE_NAME=(a b)\nDEST_MODULE_LOCATION=(/extra "
@@ -1034,15 +1012,15 @@ static void test_load_paths(void **state)
 	char *p;
 
 	(void)state;
-	p = kmb_xasprintf("%s/does-not-exist/dkms.conf", tmpdir);
+	p = unit_path("does-not-exist/dkms.conf");
 	assert_int_equal(kmb_pkg_load(p, &V61, &pkg, &err), -ENOENT);
 	assert_null(pkg);
 	assert_contains(err.msg, "does-not-exist/dkms.conf: no such file");
 	free(p);
 
-	assert_int_equal(kmb_mkdir_p(tmpdir, 0755), 0);
-	p = kmb_xasprintf("%s/emptydir", tmpdir);
-	assert_int_equal(kmb_mkdir_p(p, 0755), 0);
+	unit_mkdir(unit_tmp);
+	p = unit_path("emptydir");
+	unit_mkdir(p);
 	assert_int_equal(kmb_pkg_load(p, &V61, &pkg, &err), -ENOENT);
 	assert_contains(err.msg, "emptydir: no kmbuild.conf or dkms.conf");
 	free(p);
@@ -1083,17 +1061,17 @@ static void test_load_paths(void **state)
 static void test_debian_fixtures(void **state)
 {
 	struct kmb_conf_vars v = V61;
-	char *ksrc = kmb_xasprintf("%s/ksrc", tmpdir);
+	char *ksrc = unit_path("ksrc");
 	char *cfg = kmb_xasprintf("%s/.config", ksrc);
 	struct kmb_pkg *pkg;
 	char *p;
 
 	(void)state;
 	v.kernel_source_dir = ksrc;
-	assert_int_equal(kmb_mkdir_p(ksrc, 0755), 0);
+	unit_mkdir(ksrc);
 
 	/* v4l2loopback: excluded through BUILD_EXCLUSIVE_KERNEL set inside an if. */
-	assert_int_equal(kmb_write_file_atomic(cfg, "CONFIG_VIDEO_DEV=m\n", 19, 0644), 0);
+	unit_write_text(cfg, "CONFIG_VIDEO_DEV=m\n");
 	p = data("debian/v4l2loopback");
 	pkg = load_ok(p, &v);
 	assert_true(pkg->used_shell);
@@ -1102,7 +1080,7 @@ static void test_debian_fixtures(void **state)
 	assert_false(kmb_pkg_module_excluded(pkg, 0, v.kernelver, v.arch, NULL, NULL, NULL));
 	assert_true(has_warning(pkg, "CLEAN"));
 	kmb_pkg_free(pkg);
-	assert_int_equal(kmb_write_file_atomic(cfg, "CONFIG_USB=y\n", 13, 0644), 0);
+	unit_write_text(cfg, "CONFIG_USB=y\n");
 	pkg = load_ok(p, &v);
 	assert_string_equal(pkg->excl.kernel, "REQUIRES CONFIG_VIDEO_DEV");
 	assert_true(excl(pkg, 0, v.kernelver, v.arch, "BUILD_EXCLUSIVE_KERNEL=REQUIRES"));
@@ -1169,7 +1147,7 @@ static void test_debian_fixtures(void **state)
 	free(p);
 
 	p = data("debian/lttng-like/dkms.conf");
-	assert_int_equal(kmb_write_file_atomic(cfg, "CONFIG_64BIT=y\n", 15, 0644), 0);
+	unit_write_text(cfg, "CONFIG_64BIT=y\n");
 	pkg = load_ok(p, &v);
 	assert_int_equal(pkg->n_modules, 3);
 	assert_string_equal(pkg->modules[1].built_name, "lttng-counter-client-percpu-64-modular");
@@ -1359,5 +1337,5 @@ int main(void)
 		cmocka_unit_test(test_native_errors),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "sign/efivars.h"
 #include "base/kmb.h"
 #include "base/util.h"
@@ -125,21 +127,19 @@ static void test_parse_malformed(void **state)
 }
 
 struct fx {
-	char root[64];
-	struct kmb_ctx ctx;
+	struct unit_sandbox sb;
 };
 
 static void write_var(struct fx *f, const char *name, const char *guid, uint32_t attrs,
 		      const void *data, size_t len)
 {
 	struct kmb_buf b = {0};
-	char *dir = kmb_xasprintf("%s/sys/firmware/efi/efivars", f->root);
+	char *dir = kmb_xasprintf("%s/sys/firmware/efi/efivars", f->sb.root);
 	char *path = kmb_xasprintf("%s/%s-%s", dir, name, guid);
 
-	kmb_mkdir_p(dir, 0755);
 	put32(&b, attrs);
 	kmb_buf_add(&b, data, len);
-	assert_int_equal(kmb_write_file_atomic(path, b.s, b.len, 0644), 0);
+	unit_write(path, b.s, b.len, 0644);
 	kmb_buf_free(&b);
 	free(path);
 	free(dir);
@@ -148,9 +148,7 @@ static void write_var(struct fx *f, const char *name, const char *guid, uint32_t
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	strcpy(f->root, "/tmp/kmb-efi-XXXXXX");
-	assert_non_null(mkdtemp(f->root));
-	assert_int_equal(kmb_ctx_init(&f->ctx, f->root), 0);
+	unit_sandbox_open(&f->sb);
 	*state = f;
 	return 0;
 }
@@ -158,8 +156,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	kmb_ctx_free(&f->ctx);
-	kmb_rm_rf(f->root);
+	unit_sandbox_close(&f->sb);
 	free(f);
 	return 0;
 }
@@ -169,12 +166,12 @@ static void test_no_efi(void **state)
 	struct fx *f = *state;
 	struct kmb_efi_state st;
 
-	kmb_efi_state_read(&f->ctx, cert_a, sizeof(cert_a), &st);
+	kmb_efi_state_read(&f->sb.ctx, cert_a, sizeof(cert_a), &st);
 	assert_false(st.efi);
 	assert_int_equal(st.secure_boot, -1);
 	assert_int_equal(st.enrolled, -1);
 	assert_int_equal(st.pending, -1);
-	assert_int_equal(kmb_efivar_bool(&f->ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID), -ENOENT);
+	assert_int_equal(kmb_efivar_bool(&f->sb.ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID), -ENOENT);
 }
 
 static void test_vars(void **state)
@@ -187,22 +184,22 @@ static void test_vars(void **state)
 
 	write_var(f, "SecureBoot", KMB_EFI_GLOBAL_GUID, 6, &one, 1);
 	write_var(f, "SetupMode", KMB_EFI_GLOBAL_GUID, 6, &zero, 1);
-	assert_int_equal(kmb_efivar_bool(&f->ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID), 1);
-	assert_int_equal(kmb_efivar_bool(&f->ctx, "SetupMode", KMB_EFI_GLOBAL_GUID), 0);
+	assert_int_equal(kmb_efivar_bool(&f->sb.ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID), 1);
+	assert_int_equal(kmb_efivar_bool(&f->sb.ctx, "SetupMode", KMB_EFI_GLOBAL_GUID), 0);
 	assert_int_equal(
-		kmb_efivar_read(&f->ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID, &attrs, &d, &n), 0);
+		kmb_efivar_read(&f->sb.ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID, &attrs, &d, &n), 0);
 	assert_int_equal(attrs, 6);
 	assert_int_equal(n, 1);
 	free(d);
 	/* Shorter than the attribute word: not a variable. */
 	char *short_path =
-		kmb_xasprintf("%s/SecureBoot-%s", f->ctx.efivars_dir, KMB_EFI_GLOBAL_GUID);
-	kmb_write_file_atomic(short_path, "\x06\x00", 2, 0644);
-	assert_int_equal(kmb_efivar_bool(&f->ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID), -EBADMSG);
+		kmb_xasprintf("%s/SecureBoot-%s", f->sb.ctx.efivars_dir, KMB_EFI_GLOBAL_GUID);
+	unit_write(short_path, "\x06\x00", 2, 0644);
+	assert_int_equal(kmb_efivar_bool(&f->sb.ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID), -EBADMSG);
 	free(short_path);
 	/* Empty data. */
 	write_var(f, "SecureBoot", KMB_EFI_GLOBAL_GUID, 6, "", 0);
-	assert_int_equal(kmb_efivar_bool(&f->ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID), -EBADMSG);
+	assert_int_equal(kmb_efivar_bool(&f->sb.ctx, "SecureBoot", KMB_EFI_GLOBAL_GUID), -EBADMSG);
 }
 
 static void test_state(void **state)
@@ -219,7 +216,7 @@ static void test_state(void **state)
 	add_list(&l1, KMB_EFI_CERT_X509_GUID, bc, sizeof(cert_b), 2);
 	write_var(f, "MokListRT", KMB_EFI_SHIM_GUID, 6, l0.s, l0.len);
 	write_var(f, "MokListRT1", KMB_EFI_SHIM_GUID, 6, l1.s, l1.len);
-	kmb_efi_state_read(&f->ctx, cert_c, sizeof(cert_c), &st);
+	kmb_efi_state_read(&f->sb.ctx, cert_c, sizeof(cert_c), &st);
 	assert_true(st.efi);
 	assert_int_equal(st.secure_boot, 1);
 	assert_int_equal(st.setup_mode, -1);
@@ -232,16 +229,16 @@ static void test_state(void **state)
 	const unsigned char d[] = {'D', 'D', 'D', 'D', 'D', 'D', 'D', 'D'};
 	write_var(f, "MokNew", KMB_EFI_SHIM_GUID, 7, l0.s, l0.len);
 	write_var(f, "MokListTrustedRT", KMB_EFI_SHIM_GUID, 6, &one, 1);
-	kmb_efi_state_read(&f->ctx, cert_a, sizeof(cert_a), &st);
+	kmb_efi_state_read(&f->sb.ctx, cert_a, sizeof(cert_a), &st);
 	assert_int_equal(st.pending, 1);
 	assert_int_equal(st.mok_trusted, 1);
-	kmb_efi_state_read(&f->ctx, d, sizeof(d), &st);
+	kmb_efi_state_read(&f->sb.ctx, d, sizeof(d), &st);
 	assert_int_equal(st.enrolled, 0);
 	assert_int_equal(st.pending, 0);
 
 	/* A corrupt MokListRT is reported, not read as "not enrolled". */
 	write_var(f, "MokListRT1", KMB_EFI_SHIM_GUID, 6, l1.s, l1.len - 3);
-	kmb_efi_state_read(&f->ctx, cert_a, sizeof(cert_a), &st);
+	kmb_efi_state_read(&f->sb.ctx, cert_a, sizeof(cert_a), &st);
 	assert_int_equal(st.enrolled, -1);
 	assert_non_null(st.list_error);
 	kmb_buf_free(&l0);
@@ -257,15 +254,14 @@ static void test_mokvar_table_fallback(void **state)
 	size_t n;
 
 	add_list(&l, KMB_EFI_CERT_X509_GUID, a, sizeof(cert_a), 1);
-	char *dir = kmb_xasprintf("%s/sys/firmware/efi/mok-variables", f->root);
+	char *dir = kmb_xasprintf("%s/sys/firmware/efi/mok-variables", f->sb.root);
 	char *p = kmb_xasprintf("%s/MokListRT", dir);
-	kmb_mkdir_p(dir, 0755);
-	kmb_write_file_atomic(p, l.s, l.len, 0644);
-	assert_int_equal(kmb_efi_mok_list(&f->ctx, "MokListRT", &d, &n), 0);
+	unit_write(p, l.s, l.len, 0644);
+	assert_int_equal(kmb_efi_mok_list(&f->sb.ctx, "MokListRT", &d, &n), 0);
 	assert_int_equal(n, l.len);
 	assert_memory_equal(d, l.s, l.len);
 	free(d);
-	assert_int_equal(kmb_efi_mok_list(&f->ctx, "MokNew", &d, &n), -ENOENT);
+	assert_int_equal(kmb_efi_mok_list(&f->sb.ctx, "MokNew", &d, &n), -ENOENT);
 	free(p);
 	free(dir);
 	kmb_buf_free(&l);

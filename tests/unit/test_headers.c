@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "kernel/headers.h"
 #include "base/kmb.h"
 #include "kernel/repo_deb.h"
@@ -199,34 +201,11 @@ static void test_xml(void **state)
 	assert_string_equal(xml_error_of("<a <b>"), "'<' inside a tag");
 }
 
-static char *tmp;
-
-static int setup(void **state)
-{
-	(void)state;
-	char t[] = "/tmp/kmb-test-headers.XXXXXX";
-	if (!mkdtemp(t))
-		return -1;
-	tmp = kmb_xstrdup(t);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	kmb_rm_rf(tmp);
-	free(tmp);
-	return 0;
-}
-
 static void put(const char *rel, const char *text, mode_t mode)
 {
-	char *p = kmb_xasprintf("%s/%s", tmp, rel);
-	char *d = kmb_xstrdup(p);
-	*strrchr(d, '/') = '\0';
-	assert_int_equal(kmb_mkdir_p(d, 0755), 0);
-	assert_int_equal(kmb_write_file_atomic(p, text, strlen(text), mode), 0);
-	free(d);
+	char *p = unit_path(rel);
+
+	unit_write(p, text, strlen(text), mode);
 	free(p);
 }
 
@@ -239,7 +218,7 @@ static void test_fix_makefile(void **state)
 	put("t/usr/src/linux-headers-K-amd64/Makefile",
 	    "# comment\ninclude /usr/src/linux-headers-K-common/Makefile\n", 0644);
 	put("t/usr/src/linux-headers-K-common/Makefile", "all:\n", 0644);
-	char *tree = kmb_xasprintf("%s/t", tmp);
+	char *tree = unit_path("t");
 	assert_int_equal(kmb_headers_fix_makefile(tree, "usr/src/linux-headers-K-amd64/Makefile",
 						  err, sizeof(err)),
 			 0);
@@ -267,11 +246,11 @@ static void test_check_and_find(void **state)
 	struct kmb_headers_report rep;
 	struct kmb_ctx ctx;
 	char *dir = NULL, *miss;
-	char *root = kmb_xasprintf("%s/root", tmp);
+	char *root = unit_path("root");
 	const char *k = "6.1.0-1-test";
 	char *hd = kmb_xasprintf("%s/usr/src/linux-headers-%s", root, k);
 
-	assert_int_equal(kmb_mkdir_p(hd, 0755), 0);
+	unit_mkdir(hd);
 	assert_false(kmb_headers_check(hd, &c));
 	miss = kmb_headers_missing(&c);
 	assert_string_equal(miss, "Makefile, .config, Module.symvers, scripts/basic/fixdep, "
@@ -295,7 +274,7 @@ static void test_check_and_find(void **state)
 	miss = kmb_headers_missing(&c);
 	assert_string_equal(miss, "scripts/mod/modpost");
 	free(miss);
-	f = kmb_xasprintf("%s/%s/scripts/mod/modpost", tmp, rel);
+	f = kmb_xasprintf("%s/%s/scripts/mod/modpost", unit_tmp, rel);
 	assert_int_equal(chmod(f, 0755), 0);
 	free(f);
 	assert_true(kmb_headers_check(hd, &c));
@@ -304,7 +283,7 @@ static void test_check_and_find(void **state)
 	char *mods = kmb_xasprintf("%s/lib/modules/%s", root, k);
 	char *link = kmb_xasprintf("%s/build", mods);
 	char *tgt = kmb_xasprintf("/usr/src/linux-headers-%s", k);
-	assert_int_equal(kmb_mkdir_p(mods, 0755), 0);
+	unit_mkdir(mods);
 	assert_int_equal(symlink(tgt, link), 0);
 	assert_int_equal(kmb_ctx_init(&ctx, root), 0);
 	assert_int_equal(kmb_headers_find(&ctx, k, &dir, &rep), 0);
@@ -357,5 +336,5 @@ int main(void)
 		cmocka_unit_test(test_index_find),   cmocka_unit_test(test_xml),
 		cmocka_unit_test(test_fix_makefile), cmocka_unit_test(test_check_and_find),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

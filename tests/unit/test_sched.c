@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,19 +50,16 @@ static int fake_work(const struct kmb_ctx *ctx, const struct kmb_task *t,
 }
 
 struct fixture {
-	struct kmb_ctx ctx;
+	struct unit_sandbox sb;
 	struct kmb_kernel k1, k2;
-	char root[64];
 };
 
 static int setup(void **state)
 {
 	struct fixture *f = kmb_xcalloc(1, sizeof(*f));
-	strcpy(f->root, "/tmp/kmb-sched-root.XXXXXX");
-	assert_non_null(mkdtemp(f->root));
-	assert_int_equal(kmb_ctx_init(&f->ctx, f->root), 0);
-	f->ctx.verbosity = KMB_QUIET;
-	f->ctx.tty = false;
+	unit_sandbox_open(&f->sb);
+	f->sb.ctx.verbosity = KMB_QUIET;
+	f->sb.ctx.tty = false;
 	f->k1.release = "6.1.0-1-amd64";
 	f->k2.release = "6.1.0-2-amd64";
 	f->k1.arch = f->k2.arch = "x86_64";
@@ -74,8 +73,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	kmb_ctx_free(&f->ctx);
-	kmb_rm_rf(f->root);
+	unit_sandbox_close(&f->sb);
 	unlink(logpath);
 	strcpy(logpath, "/tmp/kmb-sched-test.XXXXXX");
 	free(f);
@@ -119,11 +117,11 @@ static void test_parallel_under_budget(void **state)
 	struct kmb_sched_opts o = {.no_depmod = true, .work = fake_work};
 	const char *names[] = {"a", "b", "c", "d", "e", "f"};
 
-	f->ctx.jobs = 3;
+	f->sb.ctx.jobs = 3;
 	for (size_t i = 0; i < KMB_ARRAY_SIZE(names); i++)
 		kmb_plan_add(&plan, names[i], "1", i % 2 ? &f->k1 : &f->k2);
 	long long t0 = kmb_now_ms();
-	assert_int_equal(kmb_sched_run(&f->ctx, &plan, &o), 0);
+	assert_int_equal(kmb_sched_run(&f->sb.ctx, &plan, &o), 0);
 	long long dt = kmb_now_ms() - t0;
 	for (size_t i = 0; i < plan.n; i++)
 		assert_int_equal(plan.t[i].state, KMB_TASK_OK);
@@ -139,11 +137,11 @@ static void test_budget_one_is_serial(void **state)
 	struct kmb_plan plan = {0};
 	struct kmb_sched_opts o = {.no_depmod = true, .work = fake_work};
 
-	f->ctx.jobs = 1;
+	f->sb.ctx.jobs = 1;
 	kmb_plan_add(&plan, "a", "1", &f->k1);
 	kmb_plan_add(&plan, "b", "1", &f->k1);
 	kmb_plan_add(&plan, "c", "1", &f->k1);
-	assert_int_equal(kmb_sched_run(&f->ctx, &plan, &o), 0);
+	assert_int_equal(kmb_sched_run(&f->sb.ctx, &plan, &o), 0);
 	assert_int_equal(peak_concurrency(), 1);
 	kmb_plan_free(&plan);
 }
@@ -193,7 +191,7 @@ static void test_dependencies_order_and_failure(void **state)
 	struct kmb_plan plan = {0};
 	struct kmb_sched_opts o = {.no_depmod = true, .work = fake_work};
 
-	f->ctx.jobs = 4;
+	f->sb.ctx.jobs = 4;
 	/* On k1: user -> prov. On k2: user2 -> failprov (fails), so user2 must not run;
 	 * other -> exclprov (excluded counts as satisfied, like DKMS's 77). */
 	struct kmb_task *t;
@@ -208,7 +206,7 @@ static void test_dependencies_order_and_failure(void **state)
 	kmb_plan_add(&plan, "exclprov", "1", &f->k2);
 	kmb_plan_add(&plan, "independent", "1", &f->k2);
 
-	assert_int_equal(kmb_sched_run(&f->ctx, &plan, &o), 2);
+	assert_int_equal(kmb_sched_run(&f->sb.ctx, &plan, &o), 2);
 	assert_true(when("start", "user", "6.1.0-1-amd64") >= when("end", "prov", "6.1.0-1-amd64"));
 	assert_int_equal(plan.t[0].state, KMB_TASK_OK);
 	assert_int_equal(plan.t[2].state, KMB_TASK_FAILED);
@@ -230,14 +228,14 @@ static void test_cycle_and_unknown_dependency(void **state)
 	struct kmb_sched_opts o = {.no_depmod = true, .work = fake_work};
 	struct kmb_task *t;
 
-	f->ctx.jobs = 2;
+	f->sb.ctx.jobs = 2;
 	t = kmb_plan_add(&plan, "x", "1", &f->k1);
 	kmb_strv_push(&t->deps, "y");
 	t = kmb_plan_add(&plan, "y", "1", &f->k1);
 	kmb_strv_push(&t->deps, "x");
 	t = kmb_plan_add(&plan, "z", "1", &f->k1);
 	kmb_strv_push(&t->deps, "not-registered-anywhere");
-	assert_int_equal(kmb_sched_run(&f->ctx, &plan, &o), 2);
+	assert_int_equal(kmb_sched_run(&f->sb.ctx, &plan, &o), 2);
 	assert_int_equal(plan.t[0].state, KMB_TASK_FAILED);
 	assert_string_equal(plan.t[0].reason, "BUILD_DEPENDS cycle");
 	assert_int_equal(plan.t[1].state, KMB_TASK_FAILED);

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "unit.h"
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -29,8 +31,7 @@
 #include "base/util.h"
 
 struct fx {
-	char root[64];
-	struct kmb_ctx ctx;
+	struct unit_sandbox sb;
 	char *mod;     /* a real ELF relocatable with .modinfo, compiled by cc */
 	char *plain_o; /* an ELF relocatable without .modinfo */
 	char *key, *cert;
@@ -38,13 +39,13 @@ struct fx {
 
 static char *path_in(struct fx *f, const char *rel)
 {
-	return kmb_xasprintf("%s/%s", f->root, rel);
+	return kmb_xasprintf("%s/%s", f->sb.root, rel);
 }
 
 static void compile(struct fx *f, const char *src, const char *out)
 {
 	char *c = path_in(f, "m.c");
-	assert_int_equal(kmb_write_file_atomic(c, src, strlen(src), 0644), 0);
+	unit_write_text(c, src);
 	const char *argv[] = {"cc", "-c", "-o", out, c, NULL};
 	struct kmb_run r = {.argv = argv, .out_fd = -1, .in_fd = -1};
 	assert_int_equal(kmb_run(&r), 0);
@@ -56,9 +57,7 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	char err[512], *k, *c;
 
-	strcpy(f->root, "/tmp/kmb-sign-XXXXXX");
-	assert_non_null(mkdtemp(f->root));
-	assert_int_equal(kmb_ctx_init(&f->ctx, f->root), 0);
+	unit_sandbox_open(&f->sb);
 	f->mod = path_in(f, "mod.ko");
 	f->plain_o = path_in(f, "plain.o");
 	compile(f,
@@ -67,7 +66,7 @@ static int setup(void **state)
 		f->mod);
 	compile(f, "int kmb_plain(void) { return 1; }\n", f->plain_o);
 	struct kmb_mok_gen g = {.cn = "unit test key"};
-	assert_int_equal(kmb_mok_generate(&f->ctx, &g, &k, &c, err, sizeof(err)), 0);
+	assert_int_equal(kmb_mok_generate(&f->sb.ctx, &g, &k, &c, err, sizeof(err)), 0);
 	f->key = k;
 	f->cert = c;
 	*state = f;
@@ -77,8 +76,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	kmb_ctx_free(&f->ctx);
-	kmb_rm_rf(f->root);
+	unit_sandbox_close(&f->sb);
 	free(f->mod);
 	free(f->plain_o);
 	free(f->key);
@@ -100,7 +98,7 @@ static struct kmb_signer *open_signer(struct fx *f, const char *hash)
 {
 	struct kmb_signer *s = NULL;
 	char err[512] = "";
-	int r = kmb_signer_open(&f->ctx, hash, NULL, NULL, &s, err, sizeof(err));
+	int r = kmb_signer_open(&f->sb.ctx, hash, NULL, NULL, &s, err, sizeof(err));
 	if (r < 0)
 		fail_msg("signer_open: %s", err);
 	return s;
@@ -323,7 +321,7 @@ static void test_bad_modules(void **state)
 	free(p);
 
 	/* Nothing left behind by the failures. */
-	const char *argv[] = {"sh", "-c", "ls -a \"$0\" | grep -c kmbsign", f->root, NULL};
+	const char *argv[] = {"sh", "-c", "ls -a \"$0\" | grep -c kmbsign", f->sb.root, NULL};
 	char *out = NULL;
 	kmb_run_capture(argv, NULL, &out);
 	assert_string_equal(out, "0\n");
@@ -374,18 +372,19 @@ static void test_key_problems(void **state)
 	struct kmb_signer *s = NULL;
 	char err[512], *k2, *c2;
 
-	assert_int_equal(kmb_signer_open(&f->ctx, "md5", NULL, NULL, &s, err, sizeof(err)),
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, "md5", NULL, NULL, &s, err, sizeof(err)),
 			 -EINVAL);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, f->key, NULL, &s, err, sizeof(err)),
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, f->key, NULL, &s, err, sizeof(err)),
 			 -EINVAL);
 
 	/* Group-readable key: refused unless the config allows it. */
 	chmod(f->key, 0640);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, NULL, NULL, &s, err, sizeof(err)), -EACCES);
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, NULL, NULL, &s, err, sizeof(err)),
+			 -EACCES);
 	assert_non_null(strstr(err, f->key));
 	assert_non_null(strstr(err, "0640"));
 	setenv("KMBUILD_ALLOW_INSECURE_KEY", "yes", 1);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, NULL, NULL, &s, err, sizeof(err)), 0);
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, NULL, NULL, &s, err, sizeof(err)), 0);
 	kmb_signer_free(s);
 	unsetenv("KMBUILD_ALLOW_INSECURE_KEY");
 	chmod(f->key, 0600);
@@ -393,36 +392,36 @@ static void test_key_problems(void **state)
 	/* Key and certificate of different pairs. */
 	char *k2p = path_in(f, "other/k.pem"), *c2p = path_in(f, "other/c.der");
 	struct kmb_mok_gen g = {.key_path = k2p, .cert_path = c2p, .cn = "other"};
-	assert_int_equal(kmb_mok_generate(&f->ctx, &g, &k2, &c2, err, sizeof(err)), 0);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, k2, f->cert, &s, err, sizeof(err)),
+	assert_int_equal(kmb_mok_generate(&f->sb.ctx, &g, &k2, &c2, err, sizeof(err)), 0);
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, k2, f->cert, &s, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "does not match"));
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, k2, c2, &s, err, sizeof(err)), 0);
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, k2, c2, &s, err, sizeof(err)), 0);
 	kmb_signer_free(s);
 
 	/* Corrupt PEM key, corrupt DER cert, missing files. */
 	char *bad = path_in(f, "bad.pem");
 	const char pem[] = "-----BEGIN PRIVATE KEY-----\nAAAAAAAA\n-----END PRIVATE KEY-----\n";
 	kmb_write_file_atomic(bad, pem, sizeof(pem) - 1, 0600);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, bad, f->cert, &s, err, sizeof(err)),
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, bad, f->cert, &s, err, sizeof(err)),
 			 -EBADMSG);
 	assert_non_null(strstr(err, bad));
 	char *der;
 	size_t dl;
 	slurp(f->cert, &der, &dl);
 	kmb_write_file_atomic(bad, der, dl / 2, 0644);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, f->key, bad, &s, err, sizeof(err)),
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, f->key, bad, &s, err, sizeof(err)),
 			 -EBADMSG);
 	assert_non_null(strstr(err, bad));
 	free(der);
 	unlink(bad);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, f->key, bad, &s, err, sizeof(err)),
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, f->key, bad, &s, err, sizeof(err)),
 			 -ENOENT);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, bad, f->cert, &s, err, sizeof(err)),
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, bad, f->cert, &s, err, sizeof(err)),
 			 -ENOENT);
 
 	/* pkcs11: without a provider the error is clear (Debian 12 ships none). */
-	int r = kmb_signer_open(&f->ctx, NULL, "pkcs11:token=none;object=none", f->cert, &s, err,
+	int r = kmb_signer_open(&f->sb.ctx, NULL, "pkcs11:token=none;object=none", f->cert, &s, err,
 				sizeof(err));
 	assert_true(r == -ENOTSUP || r == -ENOENT);
 	assert_non_null(strstr(err, "pkcs11:"));
@@ -430,20 +429,20 @@ static void test_key_problems(void **state)
 	/* Encrypted PEM: passphrase from KBUILD_SIGN_PIN. */
 	EVP_PKEY *pk = NULL;
 	OSSL_PROVIDER *prov = NULL;
-	assert_int_equal(kmb_key_load(&f->ctx, f->key, &pk, &prov, err, sizeof(err)), 0);
+	assert_int_equal(kmb_key_load(&f->sb.ctx, f->key, &pk, &prov, err, sizeof(err)), 0);
 	FILE *fp = fopen(bad, "w");
 	fchmod(fileno(fp), 0600);
 	PEM_write_PrivateKey(fp, pk, EVP_aes_256_cbc(), (unsigned char *)"s3cret", 6, NULL, NULL);
 	fclose(fp);
 	EVP_PKEY_free(pk);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, bad, f->cert, &s, err, sizeof(err)),
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, bad, f->cert, &s, err, sizeof(err)),
 			 -EBADMSG);
 	assert_non_null(strstr(err, "KBUILD_SIGN_PIN"));
 	setenv("KBUILD_SIGN_PIN", "wrong", 1);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, bad, f->cert, &s, err, sizeof(err)),
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, bad, f->cert, &s, err, sizeof(err)),
 			 -EBADMSG);
 	setenv("KBUILD_SIGN_PIN", "s3cret", 1);
-	assert_int_equal(kmb_signer_open(&f->ctx, NULL, bad, f->cert, &s, err, sizeof(err)), 0);
+	assert_int_equal(kmb_signer_open(&f->sb.ctx, NULL, bad, f->cert, &s, err, sizeof(err)), 0);
 	kmb_signer_free(s);
 	unsetenv("KBUILD_SIGN_PIN");
 
@@ -462,13 +461,13 @@ static void test_generate_rules(void **state)
 	size_t lb, la;
 
 	slurp(f->key, &key_before, &lb);
-	assert_int_equal(kmb_mok_generate(&f->ctx, &g, &k, &c, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kmb_mok_generate(&f->sb.ctx, &g, &k, &c, err, sizeof(err)), -EEXIST);
 	/* Only the cert is missing: never a new key. */
 	unlink(f->cert);
-	assert_int_equal(kmb_mok_generate(&f->ctx, &g, &k, &c, err, sizeof(err)), -ENOENT);
+	assert_int_equal(kmb_mok_generate(&f->sb.ctx, &g, &k, &c, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "--cert-only"));
 	g.cert_only = true;
-	assert_int_equal(kmb_mok_generate(&f->ctx, &g, &k, &c, err, sizeof(err)), 0);
+	assert_int_equal(kmb_mok_generate(&f->sb.ctx, &g, &k, &c, err, sizeof(err)), 0);
 	slurp(f->key, &key_after, &la);
 	assert_int_equal(lb, la);
 	assert_memory_equal(key_before, key_after, lb);
@@ -487,7 +486,7 @@ static void test_generate_rules(void **state)
 	g.cert_only = false;
 	g.force = true;
 	g.bits = 3072;
-	assert_int_equal(kmb_mok_generate(&f->ctx, &g, &k, &c, err, sizeof(err)), 0);
+	assert_int_equal(kmb_mok_generate(&f->sb.ctx, &g, &k, &c, err, sizeof(err)), 0);
 	slurp(f->key, &key_after, &la);
 	assert_false(la == lb && memcmp(key_before, key_after, lb) == 0);
 	free(key_after);
@@ -505,7 +504,7 @@ static void test_generate_rules(void **state)
 	free(k);
 	free(c);
 	g.bits = 1024;
-	assert_int_equal(kmb_mok_generate(&f->ctx, &g, &k, &c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(kmb_mok_generate(&f->sb.ctx, &g, &k, &c, err, sizeof(err)), -EINVAL);
 	assert_null(k);
 	free(key_before);
 }
@@ -516,7 +515,7 @@ static void put_pair(struct fx *f, const char *key_rel, const char *cert_rel)
 	char *ok = NULL, *oc = NULL, err[256];
 	struct kmb_mok_gen g = {.key_path = k, .cert_path = c, .cn = key_rel};
 
-	assert_int_equal(kmb_mok_generate(&f->ctx, &g, &ok, &oc, err, sizeof(err)), 0);
+	assert_int_equal(kmb_mok_generate(&f->sb.ctx, &g, &ok, &oc, err, sizeof(err)), 0);
 	free(ok);
 	free(oc);
 	free(k);
@@ -532,16 +531,16 @@ static void test_discovery_order(void **state)
 	/* Start without kmbuild's own pair. */
 	unlink(f->key);
 	unlink(f->cert);
-	assert_int_equal(kmb_keypair_discover(&f->ctx, &kp, err, sizeof(err)), -ENOENT);
+	assert_int_equal(kmb_keypair_discover(&f->sb.ctx, &kp, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "kmbuild mok generate"));
 
 	put_pair(f, "var/lib/dkms/mok.key", "var/lib/dkms/mok.pub");
-	assert_int_equal(kmb_keypair_discover(&f->ctx, &kp, err, sizeof(err)), 0);
+	assert_int_equal(kmb_keypair_discover(&f->sb.ctx, &kp, err, sizeof(err)), 0);
 	assert_string_equal(kp.origin, "dkms");
 	kmb_keypair_free(&kp);
 
 	put_pair(f, "var/lib/shim-signed/mok/MOK.priv", "var/lib/shim-signed/mok/MOK.der");
-	assert_int_equal(kmb_keypair_discover(&f->ctx, &kp, err, sizeof(err)), 0);
+	assert_int_equal(kmb_keypair_discover(&f->sb.ctx, &kp, err, sizeof(err)), 0);
 	assert_string_equal(kp.origin, "shim-signed");
 	kmb_keypair_free(&kp);
 
@@ -549,21 +548,21 @@ static void test_discovery_order(void **state)
 	char *shim_cert = path_in(f, "var/lib/shim-signed/mok/MOK.der");
 	char *saved = path_in(f, "MOK.der.saved");
 	rename(shim_cert, saved);
-	assert_int_equal(kmb_keypair_discover(&f->ctx, &kp, err, sizeof(err)), -EINVAL);
+	assert_int_equal(kmb_keypair_discover(&f->sb.ctx, &kp, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "--cert-only"));
 	rename(saved, shim_cert);
 
 	put_pair(f, "var/lib/kmbuild/mok/kmbuild.key", "var/lib/kmbuild/mok/kmbuild.der");
-	assert_int_equal(kmb_keypair_discover(&f->ctx, &kp, err, sizeof(err)), 0);
+	assert_int_equal(kmb_keypair_discover(&f->sb.ctx, &kp, err, sizeof(err)), 0);
 	assert_string_equal(kp.origin, "kmbuild");
 	assert_string_equal(kp.key, f->key);
 	kmb_keypair_free(&kp);
 
 	/* kmbuild.conf wins; paths are under the root; half a setting is an error. */
 	setenv("KMBUILD_SIGN_KEY", "/var/lib/dkms/mok.key", 1);
-	assert_int_equal(kmb_keypair_discover(&f->ctx, &kp, err, sizeof(err)), -EINVAL);
+	assert_int_equal(kmb_keypair_discover(&f->sb.ctx, &kp, err, sizeof(err)), -EINVAL);
 	setenv("KMBUILD_SIGN_CERT", "/var/lib/dkms/mok.pub", 1);
-	assert_int_equal(kmb_keypair_discover(&f->ctx, &kp, err, sizeof(err)), 0);
+	assert_int_equal(kmb_keypair_discover(&f->sb.ctx, &kp, err, sizeof(err)), 0);
 	assert_string_equal(kp.origin, "kmbuild.conf");
 	char *want = path_in(f, "var/lib/dkms/mok.key");
 	assert_string_equal(kp.key, want);

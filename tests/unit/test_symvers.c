@@ -15,45 +15,20 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "verify/symvers.h"
 #include "base/util.h"
-
-static char *tmpdir;
-
-static int setup(void **state)
-{
-	(void)state;
-	char tmpl[] = "/tmp/kmb-test-symvers.XXXXXX";
-	if (!mkdtemp(tmpl))
-		return -1;
-	tmpdir = kmb_xstrdup(tmpl);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	kmb_rm_rf(tmpdir);
-	free(tmpdir);
-	return 0;
-}
-
-static char *write_tmp(const char *name, const char *text)
-{
-	char *p = kmb_xasprintf("%s/%s", tmpdir, name);
-	assert_int_equal(kmb_write_file_atomic(p, text, strlen(text), 0644), 0);
-	return p;
-}
 
 static void test_symvers_parse(void **state)
 {
 	(void)state;
-	char *p = write_tmp("Module.symvers",
-			    "0x9060323f\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
-			    "0x039823de\tinit_uts_ns\tvmlinux\tEXPORT_SYMBOL_GPL\t\n"
-			    "0x5d7ced8d\tusb_stor_suspend\tdrivers/usb/storage/usb-storage\t"
-			    "EXPORT_SYMBOL_GPL\tUSB_STORAGE\n"
-			    "0xfffffffe\tsnd_pcm_new\tsound/core/snd-pcm\tEXPORT_SYMBOL\n");
+	char *p = unit_put("Module.symvers",
+			   "0x9060323f\tmodule_layout\tvmlinux\tEXPORT_SYMBOL\t\n"
+			   "0x039823de\tinit_uts_ns\tvmlinux\tEXPORT_SYMBOL_GPL\t\n"
+			   "0x5d7ced8d\tusb_stor_suspend\tdrivers/usb/storage/usb-storage\t"
+			   "EXPORT_SYMBOL_GPL\tUSB_STORAGE\n"
+			   "0xfffffffe\tsnd_pcm_new\tsound/core/snd-pcm\tEXPORT_SYMBOL\n");
 	struct kmb_symtab *vm = kmb_symtab_new(), *mods = kmb_symtab_new();
 	char *err = NULL;
 
@@ -100,8 +75,8 @@ static void test_symvers_errors(void **state)
 	(void)state;
 	struct kmb_symtab *t = kmb_symtab_new();
 	char *err = NULL;
-	char *p = write_tmp("bad.symvers", "0x1\tok\tvmlinux\tEXPORT_SYMBOL\n"
-					   "zzz\tbroken\tvmlinux\tEXPORT_SYMBOL\n");
+	char *p = unit_put("bad.symvers", "0x1\tok\tvmlinux\tEXPORT_SYMBOL\n"
+					  "zzz\tbroken\tvmlinux\tEXPORT_SYMBOL\n");
 
 	assert_int_equal(kmb_symvers_load(t, NULL, p, &err), -EBADMSG);
 	assert_non_null(err);
@@ -110,12 +85,12 @@ static void test_symvers_errors(void **state)
 	free(err);
 	free(p);
 
-	p = write_tmp("short.symvers", "0x1\tonly_two_fields\n");
+	p = unit_put("short.symvers", "0x1\tonly_two_fields\n");
 	assert_int_equal(kmb_symvers_load(t, NULL, p, &err), -EBADMSG);
 	free(err);
 	free(p);
 
-	p = kmb_xasprintf("%s/missing", tmpdir);
+	p = unit_path("missing");
 	assert_int_equal(kmb_symvers_load(t, NULL, p, &err), -ENOENT);
 	assert_non_null(strstr(err, "missing"));
 	free(err);
@@ -128,10 +103,10 @@ static void test_sysmap(void **state)
 	(void)state;
 	struct kmb_symtab *t = kmb_symtab_new();
 	char *err = NULL;
-	char *p = write_tmp("System.map", "ffffffff81000000 T _text\n"
-					  "ffffffff82a1b2c0 r __ksymtab_printk\n"
-					  "ffffffff82a1b2cc r __ksymtab_init_uts_ns\n"
-					  "ffffffff82a1b2d8 r __kstrtab_printk\n");
+	char *p = unit_put("System.map", "ffffffff81000000 T _text\n"
+					 "ffffffff82a1b2c0 r __ksymtab_printk\n"
+					 "ffffffff82a1b2cc r __ksymtab_init_uts_ns\n"
+					 "ffffffff82a1b2d8 r __kstrtab_printk\n");
 
 	assert_int_equal(kmb_sysmap_load(t, p, &err), 2);
 	const struct kmb_ksym *s = kmb_symtab_find(t, "printk");
@@ -142,8 +117,8 @@ static void test_sysmap(void **state)
 	free(p);
 
 	/* What Debian's linux-image packages ship. */
-	p = write_tmp("System.map-stub", "ffffffffffffffff B The real System.map is in the "
-					 "linux-image-<version>-dbg package\n");
+	p = unit_put("System.map-stub", "ffffffffffffffff B The real System.map is in the "
+					"linux-image-<version>-dbg package\n");
 	assert_int_equal(kmb_sysmap_load(t, p, &err), -ENODATA);
 	assert_non_null(strstr(err, "-dbg"));
 	free(err);
@@ -241,5 +216,5 @@ int main(void)
 		cmocka_unit_test(test_table_growth_and_replace),
 		cmocka_unit_test(test_real_symvers),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

@@ -17,37 +17,12 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include "kernel/kernel.h"
 #include "base/kmb.h"
 #include "template/template.h"
 #include "base/util.h"
-
-static char *tmpdir;
-
-static int setup(void **state)
-{
-	(void)state;
-	char tmpl[] = "/tmp/kmb-test-template.XXXXXX";
-	tmpdir = kmb_xstrdup(mkdtemp(tmpl));
-	return tmpdir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	kmb_rm_rf(tmpdir);
-	free(tmpdir);
-	return 0;
-}
-
-static void put(const char *path, const char *text)
-{
-	char *dir = kmb_xstrdup(path);
-	*strrchr(dir, '/') = 0;
-	assert_int_equal(kmb_mkdir_p(dir, 0755), 0);
-	assert_int_equal(kmb_write_file_atomic(path, text, strlen(text), 0644), 0);
-	free(dir);
-}
 
 #define SUM "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -79,19 +54,19 @@ static const char *good_conf = "# a comment\n"
 static const char *good_def = "[package]\nname = demo\nversion = 2.1\n\n[module demo]\n"
 			      "dest = /extra\n";
 
-/* Write a template directory <tmpdir>/<sub>/demo with conf and definition. */
+/* Write a template directory <unit_tmp>/<sub>/demo with conf and definition. */
 static char *make_template(const char *sub, const char *conf, const char *def)
 {
-	char *dir = kmb_xasprintf("%s/%s/demo", tmpdir, sub);
+	char *dir = kmb_xasprintf("%s/%s/demo", unit_tmp, sub);
 	char *p = kmb_xasprintf("%s/template.conf", dir);
 	kmb_rm_rf(dir);
-	put(p, conf);
+	unit_write_text(p, conf);
 	free(p);
 	p = kmb_xasprintf("%s/kmbuild.conf", dir);
-	put(p, def);
+	unit_write_text(p, def);
 	free(p);
 	p = kmb_xasprintf("%s/src/demo.c", dir);
-	put(p, "/* demo */\n");
+	unit_write_text(p, "/* demo */\n");
 	free(p);
 	return dir;
 }
@@ -205,7 +180,7 @@ static void test_load_bad(void **state)
 	assert_int_equal(kmb_template_load(dir, &tp, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "kmbuild.conf: version: missing in [package]"));
 	free(dir);
-	dir = kmb_xasprintf("%s/nothing", tmpdir);
+	dir = unit_path("nothing");
 	assert_int_equal(kmb_template_load(dir, &tp, err, sizeof(err)), -ENOENT);
 	free(dir);
 }
@@ -274,13 +249,13 @@ static void test_set_version(void **state)
 static void test_names(void **state)
 {
 	(void)state;
-	char *cat = kmb_xasprintf("%s/cat", tmpdir);
+	char *cat = unit_path("cat");
 	char *p;
 	static const char *const dirs[] = {"zeta", "alpha", "skeleton"};
 	for (size_t i = 0; i < KMB_ARRAY_SIZE(dirs); i++) {
 		p = kmb_xasprintf("%s/%s/%s", cat, dirs[i],
 				  strcmp(dirs[i], "skeleton") ? "template.conf" : "README.md");
-		put(p, "x\n");
+		unit_write_text(p, "x\n");
 		free(p);
 	}
 	struct kmb_strv names = {0};
@@ -289,7 +264,7 @@ static void test_names(void **state)
 	assert_string_equal(names.v[0], "alpha");
 	assert_string_equal(names.v[1], "zeta");
 	kmb_strv_free(&names);
-	p = kmb_xasprintf("%s/none", tmpdir);
+	p = unit_path("none");
 	assert_int_equal(kmb_template_names(p, &names), -ENOENT);
 	free(p);
 	free(cat);
@@ -303,7 +278,7 @@ static void test_in_tree(void **state)
 	char *dir = make_template("intree", good_conf, good_def);
 	assert_int_equal(kmb_template_load(dir, &t, err, sizeof(err)), 0);
 
-	char *md = kmb_xasprintf("%s/lib/modules/9.9.9", tmpdir);
+	char *md = unit_path("lib/modules/9.9.9");
 	char *names[] = {"CONFIG_DEMO"}, *values[] = {"m"};
 	struct kmb_kernel k = {
 		.release = "9.9.9", .arch = "x86_64", .modules_dir = md, .config_read = true};
@@ -321,14 +296,14 @@ static void test_in_tree(void **state)
 	free(how);
 	/* The kernel's lists win over the configuration: listed elsewhere = not there. */
 	char *order = kmb_xasprintf("%s/modules.order", md);
-	put(order, "kernel/drivers/net/dummy.ko\n");
+	unit_write_text(order, "kernel/drivers/net/dummy.ko\n");
 	assert_false(kmb_template_in_tree(t, &k, &how));
-	put(order, "kernel/drivers/net/dummy.ko\nkernel/drivers/misc/other-mod.ko\n");
+	unit_write_text(order, "kernel/drivers/net/dummy.ko\nkernel/drivers/misc/other-mod.ko\n");
 	assert_true(kmb_template_in_tree(t, &k, &how));
 	assert_string_equal(how, "kernel/drivers/misc/other-mod.ko (modules.order)");
 	free(how);
 	char *builtin = kmb_xasprintf("%s/modules.builtin", md);
-	put(builtin, "kernel/lib/demo.ko\n");
+	unit_write_text(builtin, "kernel/lib/demo.ko\n");
 	assert_true(kmb_template_in_tree(t, &k, &how));
 	assert_string_equal(how, "demo is built in (modules.builtin)");
 	free(how);
@@ -346,14 +321,14 @@ static void test_in_tree(void **state)
 static void test_prepare_commit(void **state)
 {
 	(void)state;
-	char *root = kmb_xasprintf("%s/root", tmpdir);
-	char *www = kmb_xasprintf("%s/www", tmpdir);
+	char *root = unit_path("root");
+	char *www = unit_path("www");
 	char *src = kmb_xasprintf("%s/demo-2.1/demo.c", www);
 	char *tarball = kmb_xasprintf("%s/demo-2.1.tar.gz", www);
 	char err[1536], hex[65];
 
-	assert_int_equal(kmb_mkdir_p(root, 0755), 0);
-	put(src, "/* the upstream source */\n");
+	unit_mkdir(root);
+	unit_write_text(src, "/* the upstream source */\n");
 	const char *argv[] = {"tar", "-C", www, "-czf", tarball, "demo-2.1", NULL};
 	struct kmb_run r = {.argv = argv, .out_fd = -1, .in_fd = -1};
 	assert_int_equal(kmb_run(&r), 0);
@@ -374,7 +349,7 @@ static void test_prepare_commit(void **state)
 	struct kmb_tpl_prepared p;
 	char *cached = kmb_xasprintf("%s/var/cache/kmbuild/sources/demo-2.1.tar.gz", root);
 	char *cdir = kmb_xasprintf("%s/var/cache/kmbuild/sources", root);
-	assert_int_equal(kmb_mkdir_p(cdir, 0755), 0);
+	unit_mkdir(cdir);
 	free(cdir);
 	assert_int_equal(kmb_copy_file_atomic(tarball, cached, 0644), 0);
 	int rc = kmb_template_prepare(&ctx, t, &o, &p, err, sizeof(err));
@@ -433,5 +408,5 @@ int main(void)
 		cmocka_unit_test(test_set_version),   cmocka_unit_test(test_names),
 		cmocka_unit_test(test_in_tree),	      cmocka_unit_test(test_prepare_commit),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

@@ -144,275 +144,367 @@ static void assert_only(const struct kmb_findings *f, enum kmb_vclass cls, const
 			fail_msg("'%s' not in: %s", needle, f->v[i].msg);
 }
 
-static void test_healthy(void **state)
-{
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
+/* ---- the cases: one module, one kernel, what verify must say ------------------------------ */
 
-	module(&f, REL MAGIC_FLAGS);
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_N, NULL);
-	assert_int_equal(kmb_findings_exit(&out), 0);
-	kmb_findings_free(&out);
-	kmb_vkernel_free(vk);
+/* Changes made to K and the module after kernel() and module(). */
+typedef void setup_fn(struct kmb_vkernel *vk, struct fake *f, const char *arg);
+
+enum vcheck {
+	CHECK_ALL,	   /* vermagic, symbols and signature of a module kmbuild does not manage */
+	CHECK_SIG,	   /* the signature alone */
+	CHECK_SIG_MANAGED, /* the signature alone, of a module kmbuild signs */
+};
+
+#define NOTHING KMB_VC_N
+
+struct vcase {
+	const char *name;
+	setup_fn *setup;
+	const char *arg; /* for setup */
+	enum vcheck check;
+	bool count_only;      /* check .count alone, not that .only is the only class */
+	enum kmb_vclass only; /* the only class of warnings and errors (NOTHING: none) */
+	const char *needle;   /* in its message */
+	const char *also;     /* in the first finding's message too */
+	struct {
+		enum kmb_vclass cls;
+		enum kmb_vsev min;
+		size_t n; /* 0: not checked */
+	} count;
+	struct {
+		bool checked;
+		int code;
+	} exit; /* kmb_findings_exit */
+};
+
+static void built_for(struct kmb_vkernel *vk, struct fake *f, const char *vermagic)
+{
+	(void)vk;
+	f->m.vermagic = vermagic;
 }
 
-/* Built for another release of the same ABI: the kernel ignores the release (CRCs decide). */
-static void test_same_abi_other_release_loads(void **state)
+static void other_abi(struct kmb_vkernel *vk, struct fake *f, const char *arg)
 {
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
-
-	module(&f, "6.1.0-55-amd64" MAGIC_FLAGS);
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_N, NULL);
-	kmb_findings_free(&out);
-	kmb_vkernel_free(vk);
+	built_for(vk, f, arg);
+	f->ver[0].crc = 0xbce1a965; /* module_layout of 6.1.0-54 */
+	f->ver[1].crc = 0x12345678; /* _printk differs too: folded into the one error */
 }
 
-static void test_other_abi_module_layout(void **state)
+static void no_versions(struct kmb_vkernel *vk, struct fake *f, const char *arg)
 {
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
-
-	module(&f, "6.1.0-54-amd64" MAGIC_FLAGS);
-	f.ver[0].crc = 0xbce1a965; /* module_layout of 6.1.0-54 */
-	f.ver[1].crc = 0x12345678; /* _printk differs too: folded into the one error */
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_MODVERSIONS, "disagrees about version of symbol module_layout");
-	assert_non_null(strstr(out.v[0].msg, "6.1.0-54-amd64"));
-	assert_int_equal(kmb_findings_count(&out, KMB_VC_MODVERSIONS, KMB_VS_INFO), 2);
-	assert_int_equal(kmb_findings_exit(&out), 2);
-	kmb_findings_free(&out);
-	kmb_vkernel_free(vk);
-}
-
-/* No __versions: then the whole vermagic string must match. */
-static void test_vermagic_without_versions(void **state)
-{
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
-
 	vk->modversions = false;
-	module(&f, "6.1.0-47-amd64" MAGIC_FLAGS);
-	f.m.has_versions_section = false;
-	f.m.n_versions = 0;
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_VERMAGIC, "version magic '6.1.0-47-amd64");
-	kmb_findings_free(&out);
-
-	/* Same release, other flags: refused even with __versions. */
-	vk->modversions = true;
-	module(&f, REL " SMP mod_unload modversions ");
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_VERMAGIC, "should be");
-	kmb_findings_free(&out);
-
-	/* Another architecture. */
-	module(&f, REL MAGIC_FLAGS);
-	f.m.machine = 183; /* aarch64 */
-	check_all(vk, &f, &out);
-	assert_int_equal(kmb_findings_count(&out, KMB_VC_VERMAGIC, KMB_VS_ERROR), 1);
-	kmb_findings_free(&out);
-	kmb_vkernel_free(vk);
+	built_for(vk, f, arg);
+	f->m.has_versions_section = false;
+	f->m.n_versions = 0;
 }
 
-static void test_ordinary_crc_mismatch(void **state)
+static void other_machine(struct kmb_vkernel *vk, struct fake *f, const char *arg)
 {
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
+	(void)vk;
+	(void)arg;
+	f->m.machine = 183; /* aarch64 */
+}
 
+static void prov_exports(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	(void)f;
+	(void)arg;
 	add_sym(vk->modexp, "prov_fn", "prov", 0xaaaa0001, false, NULL);
-	module(&f, REL MAGIC_FLAGS);
-	import(&f, "prov_fn", 0xbbbb0002);
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_MODVERSIONS, "disagrees about version of symbol prov_fn");
-	assert_non_null(strstr(out.v[0].msg, "err -22"));
-	kmb_findings_free(&out);
-
-	/* An import without a recorded CRC only makes the kernel warn once. */
-	module(&f, REL MAGIC_FLAGS);
-	f.undef[f.m.n_undef++] = (struct kmb_modsym){"prov_fn", false};
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_N, NULL);
-	kmb_findings_free(&out);
-	kmb_vkernel_free(vk);
 }
 
-static void test_unknown_symbol(void **state)
+static void prov_other_crc(struct kmb_vkernel *vk, struct fake *f, const char *arg)
 {
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
+	prov_exports(vk, f, arg);
+	import(f, "prov_fn", 0xbbbb0002);
+}
 
-	module(&f, REL MAGIC_FLAGS);
-	import(&f, "kmb_nobody_exports_this", 0x1);
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_SYMBOLS, "Unknown symbol kmb_nobody_exports_this (err -2)");
-	kmb_findings_free(&out);
+/* An import without a recorded CRC only makes the kernel warn once. */
+static void prov_no_crc(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	prov_exports(vk, f, arg);
+	f->undef[f->m.n_undef++] = (struct kmb_modsym){"prov_fn", false};
+}
 
-	/* Unresolved weak symbols are fine. */
-	module(&f, REL MAGIC_FLAGS);
-	f.undef[f.m.n_undef++] = (struct kmb_modsym){"kmb_optional", true};
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_N, NULL);
-	kmb_findings_free(&out);
+static void imports(struct kmb_vkernel *vk, struct fake *f, const char *sym)
+{
+	(void)vk;
+	import(f, sym, 0x1);
+}
 
-	/* Module.symvers names an in-tree exporter that is not on disk. */
-	vk->symvers_mods = kmb_symtab_new();
+static void weak_import(struct kmb_vkernel *vk, struct fake *f, const char *sym)
+{
+	(void)vk;
+	f->undef[f->m.n_undef++] = (struct kmb_modsym){sym, true};
+}
+
+/* Module.symvers names an in-tree exporter that is not on disk. */
+static void symvers_names_snd_pcm(struct kmb_vkernel *vk)
+{
 	struct kmb_ksym h = {.name = "snd_pcm_new",
 			     .owner = "snd_pcm",
 			     .path = "sound/core/snd-pcm",
 			     .has_crc = true,
 			     .crc = 7};
+
+	vk->symvers_mods = kmb_symtab_new();
 	kmb_symtab_add(vk->symvers_mods, &h, false);
-	module(&f, REL MAGIC_FLAGS);
-	import(&f, "snd_pcm_new", 7);
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_SYMBOLS, "exported by module snd_pcm, which is missing");
-	kmb_findings_free(&out);
-
-	/* depends= names a module K does not have. */
-	module(&f, REL MAGIC_FLAGS);
-	f.m.depends = "kmbprov";
-	import(&f, "kmbprov_fn", 9);
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_SYMBOLS, "depends on kmbprov, which is not installed");
-	kmb_findings_free(&out);
-	kmb_vkernel_free(vk);
 }
 
-static void test_gpl_only(void **state)
+static void exporter_gone(struct kmb_vkernel *vk, struct fake *f, const char *arg)
 {
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
-	static const char *const gpl[] = {
-		"GPL",		"GPL v2",	"GPL and additional rights",
-		"Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"};
-
-	for (size_t i = 0; i < KMB_ARRAY_SIZE(gpl); i++) {
-		module(&f, REL MAGIC_FLAGS);
-		f.m.license = gpl[i];
-		import(&f, "init_uts_ns", 0x039823de);
-		check_all(vk, &f, &out);
-		assert_only(&out, KMB_VC_N, NULL);
-		kmb_findings_free(&out);
-	}
-	const char *bad[] = {"Proprietary", "BSD", "MIT", "GPL v3", NULL};
-	for (size_t i = 0; i < KMB_ARRAY_SIZE(bad); i++) {
-		module(&f, REL MAGIC_FLAGS);
-		f.m.license = bad[i];
-		import(&f, "init_uts_ns", 0x039823de);
-		check_all(vk, &f, &out);
-		assert_only(&out, KMB_VC_SYMBOLS, "GPL-only");
-		kmb_findings_free(&out);
-	}
-	/* Non-GPL modules may use plain exports. */
-	module(&f, REL MAGIC_FLAGS);
-	f.m.license = "Proprietary";
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_N, NULL);
-	kmb_findings_free(&out);
-	kmb_vkernel_free(vk);
+	(void)arg;
+	symvers_names_snd_pcm(vk);
+	import(f, "snd_pcm_new", 7);
 }
 
-static void test_namespace(void **state)
+static void depends_missing(struct kmb_vkernel *vk, struct fake *f, const char *arg)
 {
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
-
-	module(&f, REL MAGIC_FLAGS);
-	import(&f, "usb_stor_x", 0x11111111);
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_SYMBOLS, "namespace USB_STORAGE");
-	kmb_findings_free(&out);
-
-	modinfo(&f, "import_ns", "USB_STORAGE");
-	check_all(vk, &f, &out);
-	assert_only(&out, KMB_VC_N, NULL);
-	kmb_findings_free(&out);
-	kmb_vkernel_free(vk);
+	(void)arg;
+	symvers_names_snd_pcm(vk);
+	f->m.depends = "kmbprov";
+	import(f, "kmbprov_fn", 9);
 }
 
-static void test_signature_policy(void **state)
+static void licensed(struct kmb_vkernel *vk, struct fake *f, const char *license)
 {
-	(void)state;
-	struct kmb_vkernel *vk = kernel();
-	struct kmb_findings out = {0};
-	struct fake f;
+	(void)vk;
+	f->m.license = license;
+}
 
-	/* Unsigned, not enforced, no key configured: the user chose not to sign. */
-	module(&f, REL MAGIC_FLAGS);
-	kmb_verify_signature(vk, &f.m, &subj, true, &out);
-	assert_only(&out, KMB_VC_N, NULL);
+static void gpl_import(struct kmb_vkernel *vk, struct fake *f, const char *license)
+{
+	licensed(vk, f, license);
+	import(f, "init_uts_ns", 0x039823de);
+}
 
-	/* Enforced: rejected. */
+static void ns_import(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	(void)vk;
+	(void)arg;
+	import(f, "usb_stor_x", 0x11111111);
+}
+
+static void ns_imported(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	ns_import(vk, f, arg);
+	modinfo(f, "import_ns", "USB_STORAGE");
+}
+
+/* The signature cases build on each other, as a policy is tightened step by step. */
+static void sig_enforced(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	(void)f;
+	(void)arg;
 	vk->sig_enforced = true;
 	vk->enforce_why = kmb_xstrdup("module.sig_enforce=1 is on the kernel command line");
-	kmb_verify_signature(vk, &f.m, &subj, true, &out);
-	assert_only(&out, KMB_VC_SIGNATURE, "Loading of unsigned module is rejected");
-	kmb_findings_free(&out);
+}
 
-	/* A broken trailer is fatal even without enforcement. */
+/* A broken trailer is fatal even without enforcement. */
+static void sig_malformed(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	sig_enforced(vk, f, arg);
 	vk->sig_enforced = false;
-	f.m.sig.state = KMB_SIG_MALFORMED;
-	f.m.sig.error = "signature length 4096 exceeds the file";
-	kmb_verify_signature(vk, &f.m, &subj, false, &out);
-	assert_only(&out, KMB_VC_SIGNATURE, "malformed signature");
-	assert_int_equal(kmb_findings_exit(&out), 2);
-	kmb_findings_free(&out);
+	f->m.sig.state = KMB_SIG_MALFORMED;
+	f->m.sig.error = "signature length 4096 exceeds the file";
+}
 
-	/* A hash K cannot check. */
-	f.m.sig.state = KMB_SIG_OK;
-	f.m.sig.parsed = true; /* details given by hand, no PKCS#7 blob behind them */
-	f.m.sig.error = NULL;
-	f.m.sig.hash_algo = "sha3-256";
-	kmb_verify_signature(vk, &f.m, &subj, false, &out);
-	assert_only(&out, KMB_VC_SIGNATURE, "sha3-256");
-	kmb_findings_free(&out);
+/* A hash K cannot check. */
+static void sig_hash_unknown(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	sig_malformed(vk, f, arg);
+	f->m.sig.state = KMB_SIG_OK;
+	f->m.sig.parsed = true; /* details given by hand, no PKCS#7 blob behind them */
+	f->m.sig.error = NULL;
+	f->m.sig.hash_algo = "sha3-256";
+}
 
-	/* K's own hash: fine; and in-tree modules trust the kernel's built-in key. */
-	f.m.sig.hash_algo = "sha256";
+/* K's own hash, enforced, MOK usable; in-tree modules trust the kernel's built-in key. */
+static void sig_intree(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	sig_hash_unknown(vk, f, arg);
+	f->m.sig.hash_algo = "sha256";
 	vk->sig_enforced = true;
 	vk->mok_usable = true;
 	vk->mok_known = true;
-	modinfo(&f, "intree", "Y");
-	kmb_verify_signature(vk, &f.m, &subj, false, &out);
-	assert_only(&out, KMB_VC_N, NULL);
+	modinfo(f, "intree", "Y");
+}
 
-	/* Out of tree, enforced, signer not in MokListRT: rejected. */
-	f.m.n_modinfo = 0;
-	f.m.sig.signer = "Some other key";
-	kmb_verify_signature(vk, &f.m, &subj, false, &out);
-	assert_only(&out, KMB_VC_SIGNATURE, "not enrolled");
-	kmb_findings_free(&out);
+static void sig_other_signer(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	sig_intree(vk, f, arg);
+	f->m.n_modinfo = 0;
+	f->m.sig.signer = "Some other key";
+}
 
-	/* Enforced but Secure Boot off: MOK keys are not loaded at all. */
+/* Enforced but Secure Boot off: MOK keys are not loaded at all. */
+static void sig_secure_boot_off(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	sig_other_signer(vk, f, arg);
 	vk->mok_usable = false;
-	kmb_verify_signature(vk, &f.m, &subj, false, &out);
-	assert_only(&out, KMB_VC_SIGNATURE, "Secure Boot is off");
-	kmb_findings_free(&out);
+}
 
-	/* No CONFIG_MODULE_SIG: signatures are not looked at. */
+/* No CONFIG_MODULE_SIG: signatures are not looked at. */
+static void sig_disabled(struct kmb_vkernel *vk, struct fake *f, const char *arg)
+{
+	sig_secure_boot_off(vk, f, arg);
 	vk->sig_enabled = false;
-	f.m.sig.state = KMB_SIG_MALFORMED;
-	kmb_verify_signature(vk, &f.m, &subj, false, &out);
-	assert_only(&out, KMB_VC_N, NULL);
+	f->m.sig.state = KMB_SIG_MALFORMED;
+}
+
+#define GPL_OK(lic)                                                                                \
+	{                                                                                          \
+		.name = "GPL-only symbol, license " lic, .setup = gpl_import, .arg = lic,          \
+		.only = NOTHING                                                                    \
+	}
+#define GPL_REFUSED(lic)                                                                           \
+	{                                                                                          \
+		.name = "GPL-only symbol, license " lic, .setup = gpl_import, .arg = lic,          \
+		.only = KMB_VC_SYMBOLS, .needle = "GPL-only"                                       \
+	}
+
+static const struct vcase cases[] = {
+	{.name = "healthy", .only = NOTHING, .exit = {true, 0}},
+	/* Built for another release of the same ABI: the kernel ignores the release (CRCs
+	 * decide). */
+	{.name = "same ABI, other release",
+	 .setup = built_for,
+	 .arg = "6.1.0-55-amd64" MAGIC_FLAGS,
+	 .only = NOTHING},
+	{.name = "other ABI: module_layout",
+	 .setup = other_abi,
+	 .arg = "6.1.0-54-amd64" MAGIC_FLAGS,
+	 .only = KMB_VC_MODVERSIONS,
+	 .needle = "disagrees about version of symbol module_layout",
+	 .also = "6.1.0-54-amd64",
+	 .count = {KMB_VC_MODVERSIONS, KMB_VS_INFO, 2},
+	 .exit = {true, 2}},
+	/* No __versions: then the whole vermagic string must match. */
+	{.name = "no __versions, other release",
+	 .setup = no_versions,
+	 .arg = "6.1.0-47-amd64" MAGIC_FLAGS,
+	 .only = KMB_VC_VERMAGIC,
+	 .needle = "version magic '6.1.0-47-amd64"},
+	/* Same release, other flags: refused even with __versions. */
+	{.name = "same release, other flags",
+	 .setup = built_for,
+	 .arg = REL " SMP mod_unload modversions ",
+	 .only = KMB_VC_VERMAGIC,
+	 .needle = "should be"},
+	{.name = "another architecture",
+	 .setup = other_machine,
+	 .count_only = true,
+	 .count = {KMB_VC_VERMAGIC, KMB_VS_ERROR, 1}},
+	{.name = "ordinary CRC mismatch",
+	 .setup = prov_other_crc,
+	 .only = KMB_VC_MODVERSIONS,
+	 .needle = "disagrees about version of symbol prov_fn",
+	 .also = "err -22"},
+	{.name = "import without a CRC", .setup = prov_no_crc, .only = NOTHING},
+	{.name = "unknown symbol",
+	 .setup = imports,
+	 .arg = "kmb_nobody_exports_this",
+	 .only = KMB_VC_SYMBOLS,
+	 .needle = "Unknown symbol kmb_nobody_exports_this (err -2)"},
+	/* Unresolved weak symbols are fine. */
+	{.name = "unresolved weak symbol",
+	 .setup = weak_import,
+	 .arg = "kmb_optional",
+	 .only = NOTHING},
+	{.name = "exporter missing from the tree",
+	 .setup = exporter_gone,
+	 .only = KMB_VC_SYMBOLS,
+	 .needle = "exported by module snd_pcm, which is missing"},
+	/* depends= names a module K does not have. */
+	{.name = "depends= module missing",
+	 .setup = depends_missing,
+	 .only = KMB_VC_SYMBOLS,
+	 .needle = "depends on kmbprov, which is not installed"},
+	GPL_OK("GPL"),
+	GPL_OK("GPL v2"),
+	GPL_OK("GPL and additional rights"),
+	GPL_OK("Dual BSD/GPL"),
+	GPL_OK("Dual MIT/GPL"),
+	GPL_OK("Dual MPL/GPL"),
+	GPL_REFUSED("Proprietary"),
+	GPL_REFUSED("BSD"),
+	GPL_REFUSED("MIT"),
+	GPL_REFUSED("GPL v3"),
+	{.name = "GPL-only symbol, no license",
+	 .setup = gpl_import,
+	 .only = KMB_VC_SYMBOLS,
+	 .needle = "GPL-only"},
+	/* Non-GPL modules may use plain exports. */
+	{.name = "plain exports, license Proprietary",
+	 .setup = licensed,
+	 .arg = "Proprietary",
+	 .only = NOTHING},
+	{.name = "namespace not imported",
+	 .setup = ns_import,
+	 .only = KMB_VC_SYMBOLS,
+	 .needle = "namespace USB_STORAGE"},
+	{.name = "namespace imported", .setup = ns_imported, .only = NOTHING},
+	/* Unsigned, not enforced, no key configured: the user chose not to sign. */
+	{.name = "unsigned, not enforced", .check = CHECK_SIG_MANAGED, .only = NOTHING},
+	{.name = "unsigned, enforced",
+	 .setup = sig_enforced,
+	 .check = CHECK_SIG_MANAGED,
+	 .only = KMB_VC_SIGNATURE,
+	 .needle = "Loading of unsigned module is rejected"},
+	{.name = "malformed signature",
+	 .setup = sig_malformed,
+	 .check = CHECK_SIG,
+	 .only = KMB_VC_SIGNATURE,
+	 .needle = "malformed signature",
+	 .exit = {true, 2}},
+	{.name = "hash K cannot check",
+	 .setup = sig_hash_unknown,
+	 .check = CHECK_SIG,
+	 .only = KMB_VC_SIGNATURE,
+	 .needle = "sha3-256"},
+	{.name = "in-tree module, enforced",
+	 .setup = sig_intree,
+	 .check = CHECK_SIG,
+	 .only = NOTHING},
+	/* Out of tree, enforced, signer not in MokListRT: rejected. */
+	{.name = "signer not enrolled",
+	 .setup = sig_other_signer,
+	 .check = CHECK_SIG,
+	 .only = KMB_VC_SIGNATURE,
+	 .needle = "not enrolled"},
+	{.name = "enforced, Secure Boot off",
+	 .setup = sig_secure_boot_off,
+	 .check = CHECK_SIG,
+	 .only = KMB_VC_SIGNATURE,
+	 .needle = "Secure Boot is off"},
+	{.name = "CONFIG_MODULE_SIG off",
+	 .setup = sig_disabled,
+	 .check = CHECK_SIG,
+	 .only = NOTHING},
+};
+
+static void run_case(void **state)
+{
+	const struct vcase *c = *state;
+	struct kmb_vkernel *vk = kernel();
+	struct kmb_findings out = {0};
+	struct fake f;
+
+	module(&f, REL MAGIC_FLAGS);
+	if (c->setup)
+		c->setup(vk, &f, c->arg);
+	if (c->check == CHECK_ALL)
+		check_all(vk, &f, &out);
+	else
+		kmb_verify_signature(vk, &f.m, &subj, c->check == CHECK_SIG_MANAGED, &out);
+	if (!c->count_only)
+		assert_only(&out, c->only, c->needle);
+	if (c->also)
+		assert_non_null(strstr(out.v[0].msg, c->also));
+	if (c->count.n)
+		assert_int_equal(kmb_findings_count(&out, c->count.cls, c->count.min), c->count.n);
+	if (c->exit.checked)
+		assert_int_equal(kmb_findings_exit(&out), c->exit.code);
+	kmb_findings_free(&out);
 	kmb_vkernel_free(vk);
 }
 
@@ -446,17 +538,13 @@ static void test_findings_exit_and_unknown_kernel(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_healthy),
-		cmocka_unit_test(test_same_abi_other_release_loads),
-		cmocka_unit_test(test_other_abi_module_layout),
-		cmocka_unit_test(test_vermagic_without_versions),
-		cmocka_unit_test(test_ordinary_crc_mismatch),
-		cmocka_unit_test(test_unknown_symbol),
-		cmocka_unit_test(test_gpl_only),
-		cmocka_unit_test(test_namespace),
-		cmocka_unit_test(test_signature_policy),
-		cmocka_unit_test(test_findings_exit_and_unknown_kernel),
-	};
+	struct CMUnitTest tests[KMB_ARRAY_SIZE(cases) + 1];
+
+	for (size_t i = 0; i < KMB_ARRAY_SIZE(cases); i++)
+		tests[i] = (struct CMUnitTest){.name = cases[i].name,
+					       .test_func = run_case,
+					       .initial_state = (void *)&cases[i]};
+	tests[KMB_ARRAY_SIZE(cases)] =
+		(struct CMUnitTest)cmocka_unit_test(test_findings_exit_and_unknown_kernel);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "unit.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -28,49 +30,22 @@
 #include "verify/verify.h"
 #include "verify/verify_sys.h"
 
-static char *tmpdir;
-
-static int setup(void **state)
-{
-	(void)state;
-	char tmpl[] = "/tmp/kmb-test-verify.XXXXXX";
-	if (!mkdtemp(tmpl))
-		return -1;
-	tmpdir = kmb_xstrdup(tmpl);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	kmb_rm_rf(tmpdir);
-	free(tmpdir);
-	return 0;
-}
-
-static char *path_of(const char *rel)
-{
-	return kmb_xasprintf("%s/%s", tmpdir, rel);
-}
-
 static void put(const char *rel, const void *data, size_t len)
 {
-	char *p = path_of(rel), *slash = strrchr(p, '/');
-	*slash = '\0';
-	assert_int_equal(kmb_mkdir_p(p, 0755), 0);
-	*slash = '/';
-	assert_int_equal(kmb_write_file_atomic(p, data, len, 0644), 0);
+	char *p = unit_path(rel);
+
+	unit_write(p, data, len, 0644);
 	free(p);
 }
 
 static void puts_(const char *rel, const char *text)
 {
-	put(rel, text, strlen(text));
+	free(unit_put(rel, text));
 }
 
 static unsigned char *slurp(const char *rel, size_t *len)
 {
-	char *p = path_of(rel), *data;
+	char *p = unit_path(rel), *data;
 	assert_int_equal(kmb_read_file(p, &data, len), 0);
 	free(p);
 	return (unsigned char *)data;
@@ -108,7 +83,7 @@ static const char fake_module_c[] =
 
 static char *build_fake_module(void)
 {
-	char *src = path_of("fake.c"), *obj = path_of("fake.ko");
+	char *src = unit_path("fake.c"), *obj = unit_path("fake.ko");
 	const char *argv[] = {"cc", "-c", "-O0", "-fno-pic", "-o", obj, src, NULL};
 	struct kmb_run r = {.argv = argv, .out_fd = -1, .in_fd = -1};
 
@@ -171,7 +146,7 @@ static void test_modfile_sections(void **state)
 
 static void write_raw(const char *rel, const unsigned char *data, size_t len, int filter)
 {
-	char *p = path_of(rel);
+	char *p = unit_path(rel);
 	struct archive *a = archive_write_new();
 	struct archive_entry *e = archive_entry_new();
 
@@ -205,7 +180,7 @@ static void test_modfile_compressed_and_signed(void **state)
 	for (size_t i = 0; i < KMB_ARRAY_SIZE(forms); i++) {
 		struct kmb_modfile *m;
 		write_raw(forms[i].name, plain, len, forms[i].filter);
-		char *p = path_of(forms[i].name);
+		char *p = unit_path(forms[i].name);
 		assert_int_equal(kmb_modfile_open(p, &m, &err), 0);
 		assert_int_equal(m->comp, forms[i].c);
 		assert_int_equal(m->image_len, len);
@@ -238,7 +213,7 @@ static void test_modfile_compressed_and_signed(void **state)
 		kmb_buf_add(&b, (const char *)cases[i].info, 12);
 		kmb_buf_add(&b, (const char *)magic, sizeof(magic) - 1);
 		put("signed.ko", b.s, b.len);
-		char *p = path_of("signed.ko");
+		char *p = unit_path("signed.ko");
 		assert_int_equal(kmb_modfile_open(p, &m, &err), 0);
 		kmb_modfile_sig_details(m);
 		assert_int_equal(m->sig.state, cases[i].want);
@@ -261,7 +236,7 @@ static void test_modfile_bad_input(void **state)
 	char *err = NULL, *p;
 
 	puts_("text.ko", "this is not a module\n");
-	p = path_of("text.ko");
+	p = unit_path("text.ko");
 	assert_int_equal(kmb_modfile_open(p, &m, &err), -ENOEXEC);
 	assert_null(m);
 	assert_non_null(strstr(err, "text.ko"));
@@ -271,7 +246,7 @@ static void test_modfile_bad_input(void **state)
 
 	/* A truncated ELF header. */
 	put("trunc.ko", "\177ELF\2\1\1", 7);
-	p = path_of("trunc.ko");
+	p = unit_path("trunc.ko");
 	assert_int_equal(kmb_modfile_open(p, &m, &err), -ENOEXEC);
 	free(err);
 	free(p);
@@ -281,13 +256,13 @@ static void test_modfile_bad_input(void **state)
 	    "\xfd"
 	    "7zXZ\0garbagegarbage",
 	    19);
-	p = path_of("bad.ko.xz");
+	p = unit_path("bad.ko.xz");
 	assert_int_equal(kmb_modfile_open(p, &m, &err), -EIO);
 	assert_non_null(strstr(err, "bad.ko.xz"));
 	free(err);
 	free(p);
 
-	p = path_of("missing.ko");
+	p = unit_path("missing.ko");
 	assert_int_equal(kmb_modfile_open(p, &m, &err), -ENOENT);
 	free(err);
 	free(p);
@@ -305,7 +280,7 @@ struct file {
 
 static void write_cpio(const char *rel, const struct file *files, size_t n, int filter)
 {
-	char *p = path_of(rel);
+	char *p = unit_path(rel);
 	struct archive *a = archive_write_new();
 
 	if (filter != ARCHIVE_FILTER_NONE)
@@ -363,7 +338,7 @@ static void test_initramfs_segments(void **state)
 	write_cpio("early2.cpio", early2, KMB_ARRAY_SIZE(early2), ARCHIVE_FILTER_NONE);
 	for (size_t f = 0; f < KMB_ARRAY_SIZE(filters); f++) {
 		struct kmb_initramfs *ir;
-		char *err = NULL, *p = path_of("initrd.img");
+		char *err = NULL, *p = unit_path("initrd.img");
 		write_cpio("main.cpio", main_, KMB_ARRAY_SIZE(main_), filters[f]);
 		concat("initrd.img",
 		       (const char *const[]){"early.cpio", "early2.cpio", "main.cpio", NULL});
@@ -408,7 +383,7 @@ static void test_initramfs_bad(void **state)
 	write_cpio("ok.cpio", one, 1, ARCHIVE_FILTER_NONE);
 	puts_("junk", "this is no archive at all, not even compressed");
 	concat("bad.img", (const char *const[]){"ok.cpio", "junk", NULL});
-	p = path_of("bad.img");
+	p = unit_path("bad.img");
 	assert_int_equal(kmb_initramfs_open(p, &ir, &err), -EBADMSG);
 	assert_null(ir);
 	assert_non_null(strstr(err, "bad.img"));
@@ -416,7 +391,7 @@ static void test_initramfs_bad(void **state)
 	free(err);
 	free(p);
 
-	p = path_of("no-such.img");
+	p = unit_path("no-such.img");
 	assert_int_equal(kmb_initramfs_open(p, &ir, &err), -ENOENT);
 	free(err);
 	free(p);
@@ -480,10 +455,9 @@ static void test_system_config(void **state)
 	(void)state;
 	struct kmb_ctx ctx;
 	struct kmb_bootcmd c;
-	char *root = path_of("root");
+	char *root = unit_path("root");
 
-	assert_int_equal(kmb_mkdir_p(root, 0755), 0);
-	assert_int_equal(kmb_ctx_init(&ctx, root), 0);
+	unit_ctx_init(&ctx, root);
 
 	kmb_verify_bootcmd_read(&ctx, "6.1.0-56-amd64", &c);
 	assert_false(c.sig_enforce);
@@ -544,11 +518,11 @@ static void test_system_config(void **state)
 
 	/* The boot loader's default kernel, else the newest installed. */
 	assert_null(kmb_verify_default_kernel(&ctx));
-	char *d = path_of("root/lib/modules/6.1.0-9-amd64");
-	kmb_mkdir_p(d, 0755);
+	char *d = unit_path("root/lib/modules/6.1.0-9-amd64");
+	unit_mkdir(d);
 	free(d);
-	d = path_of("root/lib/modules/6.1.0-10-amd64");
-	kmb_mkdir_p(d, 0755);
+	d = unit_path("root/lib/modules/6.1.0-10-amd64");
+	unit_mkdir(d);
 	free(d);
 	char *k = kmb_verify_default_kernel(&ctx);
 	assert_string_equal(k, "6.1.0-10-amd64");
@@ -584,5 +558,5 @@ int main(void)
 		cmocka_unit_test(test_initramfs_compare),
 		cmocka_unit_test(test_system_config),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
