@@ -152,28 +152,28 @@ static void test_longest_first(void **state)
 	struct fixture *f = *state;
 	struct kmb_plan plan = {0};
 	struct kmb_sched_opts o = {.no_depmod = true, .work = fake_work};
-	char *src = kmb_xasprintf("%s/unbuilt/1/source", f->ctx.state_dir);
+	char *src = kmb_xasprintf("%s/unbuilt/1/source", f->sb.ctx.state_dir);
 	char *big = kmb_xasprintf("%s/big.c", src);
 	char *blob = kmb_xcalloc(1, 1 << 20);
 
-	f->ctx.jobs = 1;
+	f->sb.ctx.jobs = 1;
 	for (const char *const *m = (const char *const[]){"short", "long", "mid", NULL}; *m; m++) {
-		char *d = kmb_xasprintf("%s/%s", f->ctx.state_dir, *m);
+		char *d = kmb_xasprintf("%s/%s", f->sb.ctx.state_dir, *m);
 		assert_int_equal(kmb_mkdir_p(d, 0755), 0);
 		free(d);
 	}
-	kmb_cost_note_build(&f->ctx, "short", 100);
-	kmb_cost_note_build(&f->ctx, "long", 5000);
-	kmb_cost_note_build(&f->ctx, "mid", 3000);
+	kmb_cost_note_build(&f->sb.ctx, "short", 100);
+	kmb_cost_note_build(&f->sb.ctx, "long", 5000);
+	kmb_cost_note_build(&f->sb.ctx, "mid", 3000);
 	/* Never built: 1 MiB of source is expected to take longer than all three. */
 	assert_int_equal(kmb_mkdir_p(src, 0755), 0);
 	assert_int_equal(kmb_write_file_atomic(big, blob, 1 << 20, 0644), 0);
-	assert_true(kmb_cost_expected_ms(&f->ctx, "unbuilt", "1") > 5000);
+	assert_true(kmb_cost_expected_ms(&f->sb.ctx, "unbuilt", "1") > 5000);
 	kmb_plan_add(&plan, "short", "1", &f->k1);
 	kmb_plan_add(&plan, "long", "1", &f->k1);
 	kmb_plan_add(&plan, "unbuilt", "1", &f->k1);
 	kmb_plan_add(&plan, "mid", "1", &f->k1);
-	assert_int_equal(kmb_sched_run(&f->ctx, &plan, &o), 0);
+	assert_int_equal(kmb_sched_run(&f->sb.ctx, &plan, &o), 0);
 	assert_true(when("start", "unbuilt", "6.1.0-1-amd64") <
 		    when("start", "long", "6.1.0-1-amd64"));
 	assert_true(when("start", "long", "6.1.0-1-amd64") < when("start", "mid", "6.1.0-1-amd64"));
