@@ -49,7 +49,7 @@ static int mountpoint_dir(const char *path)
  * mount here propagates at all (no "shared:" peer group). */
 static int isolate(void)
 {
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0)
+	if (mount("none", "/", "none", MS_REC | MS_SLAVE, NULL) == 0)
 		return 0;
 	char *info = NULL;
 	if (kmb_read_file("/proc/self/mountinfo", &info, NULL) < 0)
@@ -63,7 +63,7 @@ static int isolate(void)
 static void bind_on(const char *build_dir, const char *path, int log_fd)
 {
 	int r = mountpoint_dir(path);
-	if (r == 0 && mount(build_dir, path, NULL, MS_BIND, NULL) < 0)
+	if (r == 0 && mount(build_dir, path, "none", MS_BIND, NULL) < 0)
 		r = -errno;
 	if (r < 0)
 		logf_(log_fd, "kmbuild: %s is not this build: %s\n", path, strerror(-r));
@@ -85,7 +85,7 @@ static int private_view(const char *build_dir, const char *view, const char **st
 	if ((r = isolate()) < 0)
 		return r;
 	*step = "bind mount";
-	return mount(build_dir, view, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+	return mount(build_dir, view, "none", MS_BIND, NULL) < 0 ? -errno : 0;
 }
 
 char *kmb_dkms_view_enter(const struct kmb_ctx *ctx, const char *name, const char *version,
